@@ -1,0 +1,47 @@
+"""lm-eval-scaling: pretraining scaling laws for generative evaluations (pass@k).
+
+Public API (imported lazily, so ``import lm_eval_scaling`` is cheap)::
+
+    pass_at_k(num_samples, num_correct, k)          # per-problem unbiased estimator
+    benchmark_pass_at_k(...), passk_table(...)      # benchmark mean + bootstrap CI
+    read_counts / read_ladder / read_gold            # validated tidy tables
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS = {
+    "pass_at_k": "passk",
+    "benchmark_pass_at_k": "aggregate",
+    "BenchmarkPassAtK": "aggregate",
+    "passk_table": "aggregate",
+    "read_counts": "tables",
+    "read_ladder": "tables",
+    "read_gold": "tables",
+    "checkpoint_name": "checkpoints",
+    "parse_checkpoint": "checkpoints",
+    "LmEvalScalingError": "errors",
+    "InputError": "errors",
+    "TableError": "errors",
+    "FitError": "errors",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lm_eval_scaling' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

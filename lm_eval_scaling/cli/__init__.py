@@ -1,0 +1,75 @@
+"""The ``lm-eval-scaling`` command line.  ``main(argv) -> int`` is testable in-process.
+
+Each subcommand lives in its own module exposing ``register(subparsers)``; the module
+sets ``handler`` on its parser.  Heavy imports happen inside the handlers, so
+``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from ..errors import LmEvalScalingError
+
+__all__ = ["main", "build_parser"]
+
+# Order shown in --help.  Modules that do not exist yet are skipped.
+_SUBCOMMAND_MODULES = (
+    "_tasks_dir",
+    "_collect",
+    "_passk",
+    "_fit",
+    "_backtest",
+    "_envelope",
+    "_report",
+)
+
+log = logging.getLogger("lm_eval_scaling")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="lm-eval-scaling",
+        description=(
+            "Pretraining scaling laws for generative evaluations: harness output -> "
+            "pass@k -> scaling-law fits, backtests, compute-optimal envelope, report."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _SUBCOMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{__name__}.{name}":
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    level = logging.ERROR if args.quiet else (logging.DEBUG if args.verbose > 1 else
+                                             logging.INFO if args.verbose else logging.WARNING)
+    logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(handler(args) or 0)
+    except LmEvalScalingError as exc:
+        sys.stderr.write(f"lm-eval-scaling {args.command}: error: {exc}\n")
+        return 2
+    except BrokenPipeError:  # e.g. piped into `head`
+        return 0

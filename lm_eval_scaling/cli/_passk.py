@@ -1,0 +1,45 @@
+"""``lm-eval-scaling passk``: benchmark pass@k per checkpoint and k."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._common import add_output_argument, emit_table, parse_int_list
+
+__all__ = ["register"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "passk",
+        help="pass@k per checkpoint and k, with bootstrap CIs",
+        description=(
+            "Benchmark pass@k (mean over problems of the unbiased estimator) for every "
+            "checkpoint in the counts tables, with a percentile bootstrap CI over problems."
+        ),
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="counts table (.csv/.parquet) or lm_eval output directory")
+    p.add_argument("--k", type=parse_int_list, default=[1, 10, 100], metavar="K,K,...",
+                   help="k values: 1,10,100 (default), ranges 1-8, or log grids 1:1e4:24")
+    p.add_argument("--ci", type=float, default=0.95,
+                   help="bootstrap confidence level; 0 disables the bootstrap (default 0.95)")
+    p.add_argument("--bootstrap", type=int, default=1000, metavar="B",
+                   help="bootstrap resamples over problems (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--policy", choices=["drop_problems", "drop_k", "error"], default="drop_problems",
+                   help="problems with num_samples < k: leave them out of that k (default), "
+                        "report NaN for the k, or fail")
+    add_output_argument(p, "pass@k table")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..aggregate import passk_table
+    from ..inputs import load_counts
+
+    counts = load_counts(args.inputs)
+    table = passk_table(counts, args.k, ci=args.ci or None, n_boot=args.bootstrap,
+                        seed=args.seed, policy=args.policy)
+    emit_table(table, args.output)
+    return 0
