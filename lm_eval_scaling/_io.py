@@ -9,7 +9,7 @@ import pandas as pd
 
 from .errors import InputError
 
-__all__ = ["read_table_file", "write_table_file", "table_format"]
+__all__ = ["read_table_file", "table_format", "write_table_file"]
 
 _CSV = (".csv", ".csv.gz", ".tsv")
 _PARQUET = (".parquet", ".pq")

@@ -16,6 +16,7 @@ where pass@k = 0 (below the resolution of the samples drawn): never ``inf``.
 
 from __future__ import annotations
 
+import logging
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,12 +31,14 @@ from .errors import InputError
 from .passk import pass_at_k
 
 __all__ = [
-    "ShortProblemPolicy",
     "BenchmarkPassAtK",
+    "ShortProblemPolicy",
     "benchmark_pass_at_k",
-    "passk_table",
     "neg_log",
+    "passk_table",
 ]
+
+log = logging.getLogger(__name__)
 
 ShortProblemPolicy = Literal["drop_problems", "drop_k", "error"]
 _POLICIES = ("drop_problems", "drop_k", "error")
@@ -150,12 +153,14 @@ def passk_table(
     Columns: ``model, revision, task, checkpoint, k, pass_at_k, neg_log_pass_at_k,
     ci_low, ci_high, neg_log_ci_low, neg_log_ci_high, censored, num_problems,
     num_problems_excluded``.  The bootstrap of each checkpoint is seeded from ``seed``
-    and the checkpoint's name, so results do not depend on row order.
+    and the checkpoint's name, and problems are taken in ``problem_id`` order, so results
+    do not depend on row order.
     """
     rows = []
     ks = np.atleast_1d(np.asarray(k, dtype=np.int64))
     for (model, revision, task), grp in counts.groupby(["model", "revision", "task"], sort=True):
         name = checkpoint_name(model, revision)
+        grp = grp.sort_values("problem_id", kind="stable")  # bootstrap independent of row order
         group_seed = np.random.SeedSequence([seed, zlib.crc32(f"{name}\0{task}".encode())])
         res = benchmark_pass_at_k(
             grp["num_samples"].to_numpy(), grp["num_correct"].to_numpy(), ks,
@@ -180,4 +185,14 @@ def passk_table(
         }))
     if not rows:
         return pd.DataFrame(columns=list(PASSK_TABLE_COLUMNS))
-    return pd.concat(rows, ignore_index=True)
+    table = pd.concat(rows, ignore_index=True)
+    short = table[table["num_problems_excluded"] > 0]
+    if len(short):
+        empty = short[short["num_problems"] == 0]
+        log.warning(
+            "%d of %d (checkpoint, k) rows leave out problems with num_samples < k "
+            "(policy %r; see num_problems_excluded)%s",
+            len(short), len(table), policy,
+            f"; {len(empty)} rows have no usable problem at all (pass_at_k NaN)" if len(empty) else "",
+        )
+    return table

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 __all__ = ["checkpoint_name", "parse_checkpoint"]
 
 SEPARATOR = "@"
@@ -9,7 +11,7 @@ SEPARATOR = "@"
 
 def checkpoint_name(model: str, revision: str | None = "") -> str:
     """``MODEL@REVISION`` where a revision is given, else ``MODEL``."""
-    if revision is None or revision == "" or revision != revision:  # NaN-safe
+    if revision is None or (isinstance(revision, float) and math.isnan(revision)) or revision == "":
         return str(model)
     return f"{model}{SEPARATOR}{revision}"
 

@@ -7,10 +7,10 @@ its message names the file, the field and the offending value.
 from __future__ import annotations
 
 __all__ = [
+    "FitError",
+    "InputError",
     "LmEvalScalingError",
     "TableError",
-    "InputError",
-    "FitError",
 ]
 
 

@@ -15,7 +15,7 @@ from scipy.special import logsumexp
 
 from .checkpoints import checkpoint_name
 
-__all__ = ["neg_log_mean_prob", "gold_summary", "GOLD_SUMMARY_COLUMNS"]
+__all__ = ["GOLD_SUMMARY_COLUMNS", "gold_summary", "neg_log_mean_prob"]
 
 GOLD_SUMMARY_COLUMNS = (
     "model", "revision", "task", "checkpoint", "num_problems", "neg_log_gold_prob",
@@ -51,7 +51,7 @@ def gold_summary(gold: pd.DataFrame) -> pd.DataFrame:
             "num_problems": int(lp.size),
             "neg_log_gold_prob": neg_log_mean_prob(lp),
             "mean_nll": float(nll / lp.size),
-            "nll_per_token": float(nll / tokens) if tokens == tokens else float("nan"),
-            "nll_per_byte": float(nll / nbytes) if nbytes == nbytes else float("nan"),
+            "nll_per_token": float(nll / tokens) if not np.isnan(tokens) else float("nan"),
+            "nll_per_byte": float(nll / nbytes) if not np.isnan(nbytes) else float("nan"),
         })
     return pd.DataFrame(rows, columns=list(GOLD_SUMMARY_COLUMNS))

@@ -32,10 +32,11 @@ from scipy.special import gammaln
 __all__ = ["pass_at_k"]
 
 _EPS: Final = np.finfo(np.float64).eps
-# Relative error accepted from the lgamma route (well under the 1e-9 contract).
-_LGAMMA_TOL: Final = 1e-12
-# Safety factor on the ulp-level error of each gammaln value.
-_LGAMMA_ULPS: Final = 16.0
+# Relative error accepted from the lgamma route (10x under the 1e-9 contract).
+_LGAMMA_TOL: Final = 1e-10
+# Bound on |error of log R| in units of eps * (sum of |gammaln| terms).  Measured worst
+# case against 50-digit mpmath over 3,000 random (n, c, k) with n up to 1e7: 1.19.
+_LGAMMA_ULPS: Final = 4.0
 # Maximum number of log1p terms held in memory at once by the direct route.
 _CHUNK_TERMS: Final = 2_000_000
 
@@ -118,48 +119,65 @@ def _pass_at_k_grid(
     if P == 0 or K == 0:
         return out
     # Deduplicate problems by (n, c): real benchmarks repeat them a lot.
-    pairs = np.stack([n, c], axis=1)
-    uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
-    un, uc = uniq[:, 0], uniq[:, 1]
+    un, uc, inverse = _unique_pairs(n, c)
     ukk = np.unique(ks)
     k_index = np.searchsorted(ukk, ks)
 
-    N = np.broadcast_to(un[:, None], (un.size, ukk.size))
-    C = np.broadcast_to(uc[:, None], (un.size, ukk.size))
-    KK = np.broadcast_to(ukk[None, :], (un.size, ukk.size))
-    res = np.full(N.shape, np.nan)
+    shape = (un.size, ukk.size)
+    N = np.broadcast_to(un[:, None], shape)
+    C = np.broadcast_to(uc[:, None], shape)
+    KK = np.broadcast_to(ukk[None, :], shape)
+    res = np.full(shape, np.nan)
     undefined = KK > N
     zero = (C == 0) & ~undefined
     one = (N - C < KK) & ~undefined & ~zero
     res[zero] = 0.0
     res[one] = 1.0
-    todo = ~(undefined | zero | one)
+    # k = 1 is c / n exactly (one correctly rounded division).
+    first = (KK == 1) & ~(undefined | zero | one)
+    res[first] = C[first] / N[first]
+    todo = ~(undefined | zero | one | first)
     if np.any(todo):
-        res[todo] = _pass_general(N[todo], C[todo], KK[todo])
-    out[:] = res[inverse.reshape(-1)][:, k_index]
+        # lgamma(n - c + 1) and lgamma(n + 1) once per problem, broadcast over k.
+        g_nc = np.broadcast_to(gammaln((un - uc).astype(np.float64) + 1.0)[:, None], shape)
+        g_n = np.broadcast_to(gammaln(un.astype(np.float64) + 1.0)[:, None], shape)
+        res[todo] = _pass_general(N[todo], C[todo], KK[todo], g_nc[todo], g_n[todo])
+    out[:] = res[inverse][:, k_index]
     return out
 
 
+def _unique_pairs(
+    n: npt.NDArray[np.int64], c: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.intp]]:
+    """Distinct (n, c) pairs and the index mapping each problem to its pair."""
+    width = int(c.max()) + 1
+    if int(n.max()) < np.iinfo(np.int64).max // width - 1:
+        keys, inverse = np.unique(n * width + c, return_inverse=True)
+        return keys // width, keys % width, inverse.reshape(-1)
+    pairs, inverse = np.unique(np.stack([n, c], axis=1), axis=0, return_inverse=True)
+    return pairs[:, 0], pairs[:, 1], inverse.reshape(-1)
+
+
 def _pass_general(
-    n: npt.NDArray[np.int64], c: npt.NDArray[np.int64], k: npt.NDArray[np.int64]
+    n: npt.NDArray[np.int64],
+    c: npt.NDArray[np.int64],
+    k: npt.NDArray[np.int64],
+    g1: npt.NDArray[np.float64],
+    g3: npt.NDArray[np.float64],
 ) -> npt.NDArray[np.float64]:
-    """pass@k where 1 <= c, k <= n - c (so 0 < pass < 1)."""
-    nf, cf, kf = (x.astype(np.float64) for x in (n, c, k))
-    g1 = gammaln(nf - cf + 1.0)
-    g2 = gammaln(nf - cf - kf + 1.0)
-    g3 = gammaln(nf + 1.0)
-    g4 = gammaln(nf - kf + 1.0)
-    log_r = (g1 - g3) - (g2 - g4)
-    log_r = np.minimum(log_r, 0.0)
+    """pass@k where 1 <= c, 2 <= k <= n - c (so 0 < pass < 1).
+
+    ``g1 = lgamma(n - c + 1)`` and ``g3 = lgamma(n + 1)`` are passed in (per problem).
+    """
+    g2 = gammaln((n - c - k).astype(np.float64) + 1.0)
+    g4 = gammaln((n - k).astype(np.float64) + 1.0)
+    log_r = np.minimum((g1 - g3) - (g2 - g4), 0.0)
     # Absolute error bound of log_r, then relative error bound of 1 - R.
     abs_err = _LGAMMA_ULPS * _EPS * (np.abs(g1) + np.abs(g2) + np.abs(g3) + np.abs(g4) + 1.0)
-    r = np.exp(log_r)
-    one_minus_r = -np.expm1(log_r)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel_err = abs_err * r / one_minus_r
-    ok = np.isfinite(rel_err) & (rel_err < _LGAMMA_TOL)
-    result = one_minus_r
-    need = np.flatnonzero(~ok)
+    result = -np.expm1(log_r)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        rel_err = abs_err * np.exp(log_r) / result
+    need = np.flatnonzero(~(rel_err < _LGAMMA_TOL))
     if need.size:
         result[need] = -np.expm1(_log_ratio_direct(n[need], c[need], k[need]))
     return result

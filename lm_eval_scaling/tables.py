@@ -26,13 +26,13 @@ from .errors import TableError
 
 __all__ = [
     "COUNTS_COLUMNS",
-    "LADDER_COLUMNS",
     "GOLD_COLUMNS",
+    "LADDER_COLUMNS",
     "TableSource",
-    "read_counts",
-    "read_ladder",
-    "read_gold",
     "concat_tables",
+    "read_counts",
+    "read_gold",
+    "read_ladder",
 ]
 
 COUNTS_COLUMNS = ("model", "revision", "task", "problem_id", "num_samples", "num_correct")

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from ..errors import LmEvalScalingError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 # Order shown in --help.  Modules that do not exist yet are skipped.
 _SUBCOMMAND_MODULES = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +12,7 @@ import pandas as pd
 from .._io import write_table_file
 from ..errors import InputError
 
-__all__ = ["parse_int_list", "add_output_argument", "emit_table"]
+__all__ = ["add_output_argument", "emit_table", "parse_int_list"]
 
 
 def parse_int_list(text: str) -> list[int]:
@@ -50,17 +51,30 @@ def add_output_argument(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
-def emit_table(df: pd.DataFrame, output: str | None, *, float_format: str = "{:.6g}") -> None:
-    """Write ``df`` to ``output`` (by extension), or print a readable table to stdout."""
+def emit_table(
+    df: pd.DataFrame,
+    output: str | None,
+    *,
+    display_columns: Sequence[str] | None = None,
+    float_format: str = "{:.6g}",
+) -> None:
+    """Write ``df`` to ``output`` (by extension), or print a readable table to stdout.
+
+    On stdout only ``display_columns`` are shown (all when None); empty ``revision`` /
+    ``task`` columns and all-zero count columns are left out to keep it readable.
+    """
     if output:
         path = Path(output)
         if path.exists() and path.is_dir():
             raise InputError(f"{path}: is a directory; -o takes a file name")
         write_table_file(df, path)
         return
-    shown = df.copy()
+    shown = df[[c for c in display_columns if c in df.columns]] if display_columns else df.copy()
     for col in ("revision", "task"):
         if col in shown.columns and (shown[col] == "").all():
+            shown = shown.drop(columns=col)
+    for col in ("num_problems_excluded",):
+        if col in shown.columns and (shown[col] == 0).all():
             shown = shown.drop(columns=col)
     with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200):
         text = shown.to_string(index=False, float_format=lambda v: float_format.format(v))

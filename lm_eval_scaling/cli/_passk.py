@@ -8,6 +8,9 @@ from ._common import add_output_argument, emit_table, parse_int_list
 
 __all__ = ["register"]
 
+DISPLAY_COLUMNS = ("checkpoint", "task", "k", "pass_at_k", "ci_low", "ci_high",
+                   "neg_log_pass_at_k", "num_problems", "num_problems_excluded")
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
@@ -41,5 +44,5 @@ def run(args: argparse.Namespace) -> int:
     counts = load_counts(args.inputs)
     table = passk_table(counts, args.k, ci=args.ci or None, n_boot=args.bootstrap,
                         seed=args.seed, policy=args.policy)
-    emit_table(table, args.output)
+    emit_table(table, args.output, display_columns=DISPLAY_COLUMNS)
     return 0

@@ -1,0 +1,86 @@
+"""The command line, run in-process through main(argv)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lm_eval_scaling.cli import main
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pythia_gsm8k"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_help_lists_subcommands(capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "passk" in out
+
+
+def test_no_command_prints_help(capsys) -> None:
+    assert main([]) == 2
+    assert "usage" in capsys.readouterr().out
+
+
+def test_passk_pythia_to_file(tmp_path: Path) -> None:
+    out = tmp_path / "passk.csv"
+    rc = main(["passk", str(SHARED / "counts.csv"), "--k", "1,10,100", "--bootstrap", "100", "-o", str(out)])
+    assert rc == 0
+    df = pd.read_csv(out)
+    for col in ("model", "k", "pass_at_k", "neg_log_pass_at_k", "ci_low", "ci_high", "num_problems"):
+        assert col in df.columns
+    assert sorted(df["k"].unique()) == [1, 10, 100]
+    assert df["model"].nunique() == 81
+
+
+def test_passk_parquet_output_equals_python_api(tmp_path: Path) -> None:
+    from lm_eval_scaling.aggregate import passk_table
+    from lm_eval_scaling.tables import read_counts
+
+    src = ROOT / "examples" / "simulated" / "counts.csv"
+    out = tmp_path / "p.parquet"
+    assert main(["passk", str(src), "--k", "1-3", "--seed", "5", "-o", str(out)]) == 0
+    want = passk_table(read_counts(src), [1, 2, 3], seed=5)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), want)
+
+
+def test_passk_stdout_is_readable(capsys) -> None:
+    src = ROOT / "examples" / "simulated" / "counts.csv"
+    assert main(["passk", str(src), "--k", "1", "--ci", "0"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["checkpoint", "task", "k"]
+    assert len(lines) == 1 + 16
+
+
+def test_bad_input_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("model,problem_id,num_samples,num_correct\nm,1,3,4\n")
+    assert main(["passk", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.csv" in err and "row 1" in err and "num_correct" in err and "4" in err
+    assert main(["passk", str(tmp_path / "missing.csv")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_bad_k_is_rejected(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["passk", "x.csv", "--k", "0,1"])
+    assert "k values must be integers >= 1" in capsys.readouterr().err
+
+
+def test_duplicate_inputs_refused(capsys) -> None:
+    src = str(ROOT / "examples" / "simulated" / "counts.csv")
+    assert main(["passk", src, src]) == 2
+    assert "double count" in capsys.readouterr().err
+
+
+def test_python_dash_m() -> None:
+    proc = subprocess.run([sys.executable, "-m", "lm_eval_scaling", "--help"], capture_output=True,
+                          text=True, cwd=ROOT, check=False)
+    assert proc.returncode == 0 and "passk" in proc.stdout
