@@ -5,6 +5,7 @@ Public API (imported lazily, so ``import lm_eval_scaling`` is cheap)::
     pass_at_k(num_samples, num_correct, k)          # per-problem unbiased estimator
     benchmark_pass_at_k(...), passk_table(...)      # benchmark mean + bootstrap CI
     read_counts / read_ladder / read_gold            # validated tidy tables
+    envelope(E0, N0, beta, D0, gamma)               # compute-optimal envelope (N*, D*, Phi)
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ _EXPORTS = {
     "InputError": "errors",
     "TableError": "errors",
     "FitError": "errors",
+    "ParameterError": "errors",
+    "envelope": "compute_optimal",
+    "Envelope": "compute_optimal",
+    "envelope_from_fit": "compute_optimal",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -10,6 +10,7 @@ __all__ = [
     "FitError",
     "InputError",
     "LmEvalScalingError",
+    "ParameterError",
     "TableError",
 ]
 
@@ -57,3 +58,15 @@ class TableError(InputError):
 
 class FitError(LmEvalScalingError, RuntimeError):
     """A fit could not be set up (too few points, bad covariates)."""
+
+
+class ParameterError(InputError):
+    """A scaling-law parameter is unusable (not finite, or outside its domain).
+
+    ``name`` is the parameter (or argument) name and ``value`` the offending value.
+    """
+
+    def __init__(self, message: str, *, name: str, value: object) -> None:
+        super().__init__(f"parameter {name!r}: {message} (got {value!r})")
+        self.name = name
+        self.value = value
