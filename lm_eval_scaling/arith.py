@@ -1,0 +1,194 @@
+"""Synthetic GSM8K-like arithmetic word problems (the ``arith_*`` harness tasks).
+
+:func:`generate` returns problems in GSM8K's format: ``{"question": ..., "answer": ...}``
+where the answer is a short plain step-by-step solution (one line per operation, no
+``<<a*b=c>>`` calculator annotations) ending in ``#### <int>``::
+
+    >>> generate("test", 1, SEED)[0]["answer"]          # doctest: +SKIP
+    'Ava has 6 * 7 = 42 shells.\\nShe has 42 + 15 = 57 shells.\\n#### 57'
+
+Difficulty is tuned for models of ~1e4-1e6 parameters: 1-3 operations (``+``, ``-``,
+``*``), mostly 1-2 digit operands, never a negative intermediate.
+
+Determinism and disjointness
+    A problem is drawn from its *skeleton* (the start, the operations and their
+    operands; names and objects are decoration).  Every skeleton belongs to exactly one
+    split, decided by a keyed hash of the skeleton (``TEST_FRACTION`` of skeletons are
+    test skeletons).  So no test question, nor any question with the same arithmetic,
+    ever appears in the train split, whatever the seeds.  The output depends only on
+    ``(split, n, seed)`` (string-seeded :class:`random.Random`, no global state), and
+    ``generate(split, n, seed)`` is a prefix of ``generate(split, n + m, seed)``.
+    Questions are unique within a call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from .errors import InputError
+
+__all__ = [
+    "SEED",
+    "SPLITS",
+    "TEST_FRACTION",
+    "TEST_SIZE",
+    "TRAIN_SIZE",
+    "Split",
+    "generate",
+    "split_of",
+]
+
+Split = Literal["train", "test"]
+SPLITS: tuple[Split, ...] = ("train", "test")
+
+#: Default number of test problems the harness task evaluates.
+TEST_SIZE = 100
+#: Default number of train problems the harness task exposes (few-shot pool).
+TRAIN_SIZE = 1000
+#: Default seed of the harness task.
+SEED = 1234
+#: Fraction of problem skeletons reserved for the test split.
+TEST_FRACTION = 0.1
+
+_HASH_KEY = b"lm-eval-scaling/arith/v1"
+
+_NAMES: tuple[tuple[str, str], ...] = (
+    ("Ava", "She"), ("Ben", "He"), ("Cleo", "She"), ("Dan", "He"), ("Eva", "She"),
+    ("Finn", "He"), ("Gia", "She"), ("Hugo", "He"), ("Ivy", "She"), ("Jack", "He"),
+    ("Kim", "She"), ("Leo", "He"), ("Mia", "She"), ("Noah", "He"), ("Olga", "She"),
+    ("Paul", "He"),
+)
+_OBJECTS: tuple[str, ...] = (
+    "apples", "marbles", "stickers", "cards", "shells", "pencils", "coins", "stamps",
+    "cookies", "books", "beads", "eggs",
+)
+_CONTAINERS: tuple[str, ...] = ("bags", "boxes", "packs", "jars")
+
+# kinds of operations in a skeleton
+_Op = Literal["start", "pack", "gain", "loss", "times"]
+
+
+@dataclass(frozen=True)
+class _Step:
+    op: _Op
+    a: int
+    b: int
+    result: int
+
+
+def generate(split: str, n: int, seed: int) -> list[dict[str, str]]:
+    """``n`` distinct problems of ``split`` (``"train"`` or ``"test"``), deterministic in ``seed``.
+
+    Each problem is ``{"question": str, "answer": str}`` with the answer ending in
+    ``#### <int>`` (GSM8K format).  Train and test never share a question (nor an
+    arithmetic skeleton).
+    """
+    if split not in SPLITS:
+        raise InputError(f"arith.generate: split must be one of {SPLITS} (got {split!r})")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise InputError(f"arith.generate: n must be a non-negative int (got {n!r})")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise InputError(f"arith.generate: seed must be an int (got {seed!r})")
+    rng = random.Random(f"arith:{split}:{seed}")
+    out: list[dict[str, str]] = []
+    seen: set[str] = set()
+    while len(out) < n:
+        steps = _draw_skeleton(rng)
+        if split_of(steps) != split:
+            continue
+        problem = _render(rng, steps)
+        if problem["question"] in seen:
+            continue
+        seen.add(problem["question"])
+        out.append(problem)
+    return out
+
+
+def split_of(steps: Sequence[_Step]) -> Split:
+    """The split a skeleton belongs to (keyed hash of its operations and operands)."""
+    key = ";".join(f"{s.op}:{s.a}:{s.b}" for s in steps).encode()
+    digest = hashlib.blake2b(key, digest_size=8, key=_HASH_KEY).digest()
+    u = int.from_bytes(digest, "big") / 2.0**64
+    return "test" if u < TEST_FRACTION else "train"
+
+
+# --------------------------------------------------------------------------- skeletons
+
+
+def _operand(rng: random.Random, p_one_digit: float, hi: int) -> int:
+    if rng.random() < p_one_digit:
+        return rng.randint(2, 9)
+    return rng.randint(10, hi)
+
+
+def _draw_skeleton(rng: random.Random) -> list[_Step]:
+    n_ops = rng.choices((1, 2, 3), weights=(0.35, 0.4, 0.25))[0]
+    steps: list[_Step] = []
+    if rng.random() < 0.3:
+        a, b = rng.randint(2, 9), rng.randint(2, 12)
+        steps.append(_Step("pack", a, b, a * b))
+        x = a * b
+    else:
+        x = _operand(rng, 0.4, 60)
+        steps.append(_Step("start", 0, x, x))  # the starting count: not an operation
+    while _count_ops(steps) < n_ops:
+        choices: list[_Op] = ["gain", "gain", "loss", "loss"] + (["times"] if x <= 30 else [])
+        op = rng.choice(choices)
+        if op == "gain":
+            b = _operand(rng, 0.6, 49)
+            y = x + b
+        elif op == "loss":
+            if x < 3:
+                continue
+            b = rng.randint(1, min(x - 1, 49))
+            y = x - b
+        else:
+            b = rng.choice((2, 3))
+            y = x * b
+        steps.append(_Step(op, x, b, y))
+        x = y
+    return steps
+
+
+def _count_ops(steps: Sequence[_Step]) -> int:
+    return sum(1 for s in steps if s.op != "start")
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _render(rng: random.Random, steps: Sequence[_Step]) -> dict[str, str]:
+    name, pron = rng.choice(_NAMES)
+    obj = rng.choice(_OBJECTS)
+    friend = rng.choice([nm for nm, _ in _NAMES if nm != name])
+    q: list[str] = []
+    a: list[str] = []
+    first = steps[0]
+    if first.op == "pack":
+        box = rng.choice(_CONTAINERS)
+        q.append(f"{name} has {first.a} {box} of {obj}. Each has {first.b} {obj}.")
+        a.append(f"{name} has {first.a} * {first.b} = {first.result} {obj}.")
+    else:
+        q.append(f"{name} has {first.result} {obj}.")
+    for s in steps[1:]:
+        if s.op == "gain":
+            verb = rng.choice(("buys", "finds", "gets"))
+            q.append(f"{pron} {verb} {s.b} more.")
+            a.append(f"{pron} has {s.a} + {s.b} = {s.result} {obj}.")
+        elif s.op == "loss":
+            if rng.random() < 0.5:
+                q.append(f"{pron} gives {s.b} to {friend}.")
+            else:
+                q.append(f"{pron} loses {s.b}.")
+            a.append(f"{pron} has {s.a} - {s.b} = {s.result} {obj}.")
+        else:
+            word = "twice" if s.b == 2 else "three times"
+            q.append(f"Then {pron.lower()} has {word} as many.")
+            a.append(f"{pron} has {s.a} * {s.b} = {s.result} {obj}.")
+    q.append(f"How many {obj} does {name} have now?")
+    a.append(f"#### {steps[-1].result}")
+    return {"question": " ".join(q), "answer": "\n".join(a)}

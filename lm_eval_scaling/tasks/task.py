@@ -1,0 +1,102 @@
+"""``ScalingTask``: the lm_eval task class of every YAML in this package.
+
+A plain ``ConfigurableTask`` whose constructor first applies the ``--metadata``
+options (:mod:`.options`) to the YAML config: ``n_samples`` -> ``repeats``,
+``temperature`` / ``max_gen_toks`` / ``top_p`` / ``top_k`` -> ``generation_kwargs``,
+``answer_extraction`` -> the :class:`~.filters.ExtractAnswers` filter.  It also
+reports pass@k for every power of two up to the number of samples, and refuses a
+``seed`` in ``generation_kwargs`` (with vLLM it would make all N samples identical).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from lm_eval.api.metrics import mean
+from lm_eval.api.task import ConfigurableTask
+
+from ..errors import InputError
+from .filters import ExtractAnswers
+from .metrics import passk_ks
+from .options import sampling_options
+
+__all__ = ["ScalingTask"]
+
+
+class _PassKDefaults(dict):  # type: ignore[type-arg]
+    """A metric table that answers every ``pass@<k>`` key (lm_eval 0.5's ``--repeats``
+    may change N after construction)."""
+
+    def __init__(self, base: dict[str, Any], value: Any) -> None:
+        super().__init__(base)
+        self._value = value
+
+    def __missing__(self, key: str) -> Any:
+        if isinstance(key, str) and key.startswith("pass@"):
+            return self._value
+        raise KeyError(key)
+
+
+class ScalingTask(ConfigurableTask):
+    """ConfigurableTask + the ``--metadata`` options of lm-eval-scaling."""
+
+    def __init__(
+        self,
+        data_dir: str | None = None,
+        cache_dir: str | None = None,
+        download_mode: Any = None,
+        config: dict[str, Any] | None = None,
+    ) -> None:
+        cfg = _apply_options(dict(config or {}))
+        super().__init__(data_dir=data_dir, cache_dir=cache_dir, download_mode=download_mode,
+                         config=cfg)
+
+    def aggregation(self) -> dict[str, Any]:
+        base = dict(super().aggregation())
+        if self.OUTPUT_TYPE == "generate_until":
+            base.update({f"pass@{k}": mean for k in passk_ks(int(self.config.repeats or 1))})
+            return _PassKDefaults(base, mean)
+        return base
+
+    def higher_is_better(self) -> dict[str, Any]:
+        base = dict(super().higher_is_better())
+        if self.OUTPUT_TYPE == "generate_until":
+            base.update({f"pass@{k}": True for k in passk_ks(int(self.config.repeats or 1))})
+            return _PassKDefaults(base, True)
+        return base
+
+    def construct_requests(self, doc: dict[str, Any], ctx: Any, **kwargs: Any) -> Any:
+        gen = self.config.generation_kwargs or {}
+        if self.OUTPUT_TYPE == "generate_until" and "seed" in gen:
+            raise InputError(
+                f"task {self.config.task}: generation_kwargs contains seed={gen['seed']!r}; "
+                "remove it (with vLLM every one of the N samples would be identical). "
+                "Vary the run seed with --seed (and seed= in --model_args for vllm) instead."
+            )
+        return super().construct_requests(doc, ctx, **kwargs)
+
+
+def _apply_options(cfg: dict[str, Any]) -> dict[str, Any]:
+    cfg.pop("class", None)
+    task = cfg.get("task", "<task>")
+    if cfg.get("output_type", "generate_until") != "generate_until":
+        return cfg
+    options = sampling_options(cfg.get("metadata"))
+    if options.n_samples is not None:
+        cfg["repeats"] = options.n_samples
+    gen = options.generation_kwargs(cfg.get("generation_kwargs") or {})
+    if "seed" in gen:
+        raise InputError(
+            f"task {task}: generation_kwargs contains seed={gen['seed']!r}; remove it "
+            "(with vLLM every one of the N samples would be identical)"
+        )
+    cfg["generation_kwargs"] = gen
+    if options.answer_extraction is not None:
+        filters = copy.deepcopy(cfg.get("filter_list") or [])
+        for pipeline in filters:
+            for step in pipeline.get("filter", []):
+                if step.get("function") is ExtractAnswers:
+                    step["mode"] = options.answer_extraction
+        cfg["filter_list"] = filters
+    return cfg

@@ -1,0 +1,134 @@
+"""Tests of the synthetic arithmetic problem generator (lm_eval_scaling.arith)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lm_eval_scaling import arith
+from lm_eval_scaling.errors import InputError
+
+_NUM = re.compile(r"\d+")
+
+
+def _check_solution(problem: dict[str, str]) -> int:
+    """Re-derive the answer independently: parse the question's numbers and every step."""
+    lines = problem["answer"].split("\n")
+    final = re.fullmatch(r"#### (\d+)", lines[-1])
+    if final is None:
+        raise AssertionError(f"answer must end with '#### <int>': {problem['answer']!r}")
+    value = None
+    for line in lines[:-1]:
+        m = re.search(r"(\d+) ([-+*]) (\d+) = (\d+) ", line)
+        if m is None:
+            raise AssertionError(f"step without an equation: {line!r}")
+        a, op, b, c = int(m[1]), m[2], int(m[3]), int(m[4])
+        expect = {"+": a + b, "-": a - b, "*": a * b}[op]
+        if c != expect or c < 0:
+            raise AssertionError(f"wrong step {line!r}")
+        if value is not None and a != value:
+            raise AssertionError(f"step does not continue from {value}: {line!r}")
+        value = c
+    return int(final[1]) if value is None else value
+
+
+def _question_value(question: str) -> int:
+    """Evaluate the question text directly (independent oracle of the answer)."""
+    sentences = [s.strip() for s in re.split(r"(?<=[.?])\s+", question) if s.strip()]
+    first = sentences[0]
+    nums = [int(x) for x in _NUM.findall(first)]
+    if " of " in first:  # "X has a boxes of obj. Each has b obj."
+        x = nums[0] * int(_NUM.findall(sentences[1])[0])
+        rest = sentences[2:]
+    else:
+        x = nums[0]
+        rest = sentences[1:]
+    for s in rest[:-1]:
+        if "twice as many" in s:
+            x *= 2
+        elif "three times as many" in s:
+            x *= 3
+        elif " more" in s:
+            x += int(_NUM.findall(s)[0])
+        elif "gives" in s or "loses" in s:
+            x -= int(_NUM.findall(s)[0])
+        else:
+            raise AssertionError(f"unknown sentence {s!r}")
+    return x
+
+
+def test_defaults_are_sane() -> None:
+    assert 100 <= arith.TEST_SIZE <= 200
+    assert arith.TRAIN_SIZE > 0
+    assert isinstance(arith.SEED, int)
+
+
+def test_format_and_answers_are_correct() -> None:
+    problems = arith.generate("test", arith.TEST_SIZE, arith.SEED)
+    assert len(problems) == arith.TEST_SIZE
+    for p in problems:
+        assert set(p) == {"question", "answer"}
+        assert p["question"].endswith("?")
+        assert "<<" not in p["answer"]
+        final = _check_solution(p)
+        assert int(p["answer"].rsplit("#### ", 1)[1]) == final
+        assert _question_value(p["question"]) == final
+
+
+def test_deterministic_and_prefix_stable() -> None:
+    a = arith.generate("train", 300, 7)
+    b = arith.generate("train", 300, 7)
+    c = arith.generate("train", 100, 7)
+    assert a == b
+    assert a[:100] == c
+    assert arith.generate("train", 300, 8) != a
+
+
+def test_train_and_test_disjoint() -> None:
+    test = arith.generate("test", 500, arith.SEED)
+    train = arith.generate("train", 20_000, 3)
+    test_q = {p["question"] for p in test}
+    assert len(test_q) == 500  # unique within a split
+    assert not test_q & {p["question"] for p in train}
+    # stronger: the arithmetic of a test problem (start kind + every equation) never
+    # occurs in train, even under other names and objects
+    def arithmetic(p: dict[str, str]) -> tuple[object, ...]:
+        eqs = tuple(re.findall(r"\d+ [-+*] \d+ = \d+", p["answer"]))
+        return (" of " in p["question"], _NUM.findall(p["question"])[0], eqs)
+
+    assert not {arithmetic(p) for p in test} & {arithmetic(p) for p in train}
+
+
+def test_difficulty_mix() -> None:
+    problems = arith.generate("train", 5000, 0)
+    steps = [p["answer"].count("\n") for p in problems]
+    # 1 to 3 operations, every count well represented
+    for k in (1, 2, 3):
+        assert 0.15 < steps.count(k) / len(steps) < 0.6
+    assert set(steps) == {1, 2, 3}
+    operands = [int(x) for p in problems for x in _NUM.findall(p["question"])]
+    assert max(operands) < 100
+    assert 0.3 < sum(x < 10 for x in operands) / len(operands) < 0.8
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(-(2**40), 2**40), n=st.integers(0, 40),
+       split=st.sampled_from(arith.SPLITS))
+def test_any_seed_gives_valid_distinct_problems(seed: int, n: int, split: str) -> None:
+    problems = arith.generate(split, n, seed)
+    assert len(problems) == n
+    assert len({p["question"] for p in problems}) == n
+    for p in problems:
+        assert _question_value(p["question"]) == _check_solution(p)
+
+
+@pytest.mark.parametrize(
+    ("split", "n", "seed"),
+    [("dev", 1, 0), ("train", -1, 0), ("train", 1.5, 0), ("train", 2, "x"), ("test", True, 0)],
+)
+def test_bad_arguments(split: object, n: object, seed: object) -> None:
+    with pytest.raises(InputError):
+        arith.generate(split, n, seed)  # type: ignore[arg-type]
