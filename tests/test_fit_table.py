@@ -1,0 +1,166 @@
+"""From tables to fits: passk_points joins, fit_table end to end, problem bootstrap.
+
+Oracles: counts simulated per problem as Bernoulli samples from a known difficulty
+distribution chosen so that the benchmark's pass@1 follows a known compute law exactly
+(recovered through pass@k and the fit); the paper's qualitative findings on the shared
+Pythia data.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lm_eval_scaling.cli import main
+from lm_eval_scaling.errors import InputError
+from lm_eval_scaling.fit.table import POINTS_COLUMNS, fit_table, passk_points
+from lm_eval_scaling.ladder import load_ladder
+from lm_eval_scaling.tables import read_counts, read_gold
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pythia_gsm8k"
+TRUTH = {"E0": 2.0, "C0": 2.0e3, "alpha": 0.2}
+
+
+def simulated_tables(n_samples: int = 40_000, problems: int = 200, seed: int = 7):
+    """Counts whose benchmark pass@1 has -log pass@1 = E0 + C0 C^-alpha exactly.
+
+    Problem i has per-sample success probability p_i(C) = u_i P(C) with fixed
+    difficulties u_i (log-normal, normalised to mean 1 over the benchmark) and
+    P(C) = exp(-(E0 + C0 C^-alpha)); so the benchmark mean of p_i is P(C).
+    """
+    rng = np.random.default_rng(seed)
+    u = rng.lognormal(0.0, 0.7, problems)
+    u /= u.mean()
+    sizes = {"m1": 1e7, "m2": 4e7, "m3": 1.6e8, "m4": 6.4e8}
+    counts, ladder = [], []
+    for model, n_params in sizes.items():
+        for tpp in (5, 20, 80, 320):
+            tokens = n_params * tpp
+            C = 6 * n_params * tokens
+            P = np.exp(-(TRUTH["E0"] + TRUTH["C0"] * C ** -TRUTH["alpha"]))
+            p = u * P
+            assert p.max() < 1  # no clipping: the benchmark mean of p is exactly P(C)
+            revision = f"t{tpp}"
+            counts.append(pd.DataFrame({
+                "model": model, "revision": revision, "task": "sim",
+                "problem_id": np.arange(problems), "num_samples": n_samples,
+                "num_correct": rng.binomial(n_samples, p)}))
+            ladder.append({"model": model, "revision": revision, "parameters": n_params,
+                           "tokens": tokens})
+    return read_counts(pd.concat(counts, ignore_index=True)), load_ladder(pd.DataFrame(ladder))
+
+
+def test_end_to_end_bernoulli_recovers_the_compute_law() -> None:
+    counts, ladder = simulated_tables()
+    (fit,) = fit_table(counts, ladder, laws=["compute"], ks=[1])
+    assert fit.converged, fit.message
+    assert fit.n_points == 16 and fit.task == "sim"
+    assert fit.params["alpha"] == pytest.approx(TRUTH["alpha"], rel=0.1)
+    assert fit.params["E0"] == pytest.approx(TRUTH["E0"], rel=0.15)
+    C = np.geomspace(1e16, 1e20, 5)
+    want = TRUTH["E0"] + TRUTH["C0"] * C ** -TRUTH["alpha"]
+    np.testing.assert_allclose(fit.predict(C=C), want, rtol=0.02)
+
+
+def test_passk_points_columns_and_join_on_revision() -> None:
+    counts, ladder = simulated_tables(n_samples=64, problems=20)
+    pts = passk_points(counts, ladder, ks=[1, 8], exclude=["m1@*"])
+    assert tuple(pts.columns) == POINTS_COLUMNS
+    assert len(pts) == 16 * 2
+    assert pts.loc[pts["model"] == "m1", "user_excluded"].all()
+    assert not pts.loc[pts["model"] != "m1", "user_excluded"].any()
+    row = pts[(pts["checkpoint"] == "m2@t20") & (pts["k"] == 1)].iloc[0]
+    assert row["parameters"] == 4e7 and row["tokens"] == 4e7 * 20
+    assert row["compute"] == pytest.approx(6 * 4e7 * 8e8)
+    assert np.isnan(pts["neg_log_gold_prob"]).all()
+
+
+def test_missing_checkpoint_is_a_clear_error() -> None:
+    counts, ladder = simulated_tables(n_samples=16, problems=5)
+    small = ladder[ladder["model"] != "m3"]
+    with pytest.raises(InputError, match=r"4 checkpoint\(s\).*missing from the ladder: m3@"):
+        passk_points(counts, small, ks=[1])
+
+
+def test_censored_points_are_excluded_and_counted() -> None:
+    counts, ladder = simulated_tables(n_samples=64, problems=20)
+    zero = counts["model"].eq("m1") & counts["revision"].eq("t5")
+    counts = counts.assign(num_correct=np.where(zero, 0, counts["num_correct"]))
+    (fit,) = fit_table(counts, ladder, laws=["compute"], ks=[1])
+    assert fit.n_censored == 1 and "m1@t5" in fit.excluded_labels
+    assert "m1@t5" not in fit.labels and fit.n_points == 15
+
+
+# ------------------------------------------------------------------ shared Pythia data
+
+
+@pytest.fixture(scope="module")
+def pythia():
+    if not (SHARED / "counts.csv").exists():
+        pytest.skip("shared Pythia data not available")
+    return (read_counts(SHARED / "counts.csv"), load_ladder(SHARED / "ladder.csv"),
+            read_gold(SHARED / "gold.csv"))
+
+
+def test_pythia_join_without_revision_and_gold(pythia) -> None:
+    counts, ladder, gold = pythia
+    pts = passk_points(counts, ladder, ks=[1], gold=gold)
+    assert len(pts) == 81
+    row = pts[pts["checkpoint"] == "Pythia_12B_300B"].iloc[0]
+    assert row["compute"] == pytest.approx(6 * 12e9 * 300e9)
+    # gold exists for the 9 final checkpoints only
+    assert pts["neg_log_gold_prob"].notna().sum() == 9
+    assert np.isfinite(row["neg_log_gold_prob"]) and row["neg_log_gold_prob"] > 0
+
+
+def test_pythia_compute_law_follows_the_paper(pythia) -> None:
+    """alpha(k) rises with k from ~0.1 to 0.3-0.4; E0(k) falls (step-1 checkpoints left out)."""
+    counts, ladder, _ = pythia
+    ks = [1, 10, 100, 1000, 10000]
+    fits = fit_table(counts, ladder, laws=["compute"], ks=ks, exclude=["*_2M"])
+    assert [f.k for f in fits] == ks and all(f.converged for f in fits)
+    alpha = np.array([f.params["alpha"] for f in fits])
+    e0 = np.array([f.params["E0"] for f in fits])
+    assert np.all(np.diff(alpha) > 0)
+    assert 0.08 < alpha[0] < 0.2
+    assert 0.3 < alpha[-2] < 0.45 and 0.3 < alpha[-1] < 0.45
+    assert np.all(np.diff(e0) <= 1e-12)
+    assert e0[0] > 1.0 and e0[2] < 1e-6  # ~0 by k ~ 100
+
+
+def test_problem_bootstrap_is_seeded_and_brackets_the_fit(pythia) -> None:
+    counts, ladder, _ = pythia
+    kw = {"laws": ["compute"], "ks": [10], "exclude": ["*_2M"], "bootstrap": 40, "seed": 3}
+    (a,) = fit_table(counts, ladder, **kw, n_jobs=1)
+    (b,) = fit_table(counts, ladder, **kw, n_jobs=2)
+    assert a.ci is not None and a.n_boot >= 30
+    assert a.ci == b.ci  # reproducible, independent of the number of processes
+    lo, hi = a.ci["alpha"]
+    assert lo < a.params["alpha"] < hi
+    assert hi - lo < 0.2
+
+
+def test_cli_fit_writes_json_and_prints_table(tmp_path: Path, capsys) -> None:
+    counts, ladder = simulated_tables(n_samples=2000, problems=50)
+    cpath, lpath = tmp_path / "counts.csv", tmp_path / "ladder.csv"
+    counts.to_csv(cpath, index=False)
+    ladder.to_csv(lpath, index=False)
+    out = tmp_path / "fits.json"
+    rc = main(["fit", str(cpath), "--ladder", str(lpath), "--law", "compute,direct_compute",
+               "--k", "1,4", "--exclude", "m1@t5", "-o", str(out)])
+    assert rc == 0
+    data = json.loads(out.read_text())
+    assert [(d["law"], d["k"]) for d in data] == [("compute", 1), ("compute", 4),
+                                                  ("direct_compute", 1), ("direct_compute", 4)]
+    assert all(d["n_points"] == 15 for d in data)
+    want = fit_table(counts, ladder, laws=["compute"], ks=[1], exclude=["m1@t5"])[0]
+    assert data[0]["params"] == pytest.approx(want.params, rel=1e-6)
+    text = capsys.readouterr().out
+    assert text.split()[:4] == ["law", "k", "task", "params"]
+    assert "alpha=" in text
+    assert main(["fit", str(cpath), "--ladder", str(lpath), "--law", "gold"]) == 2
+    assert "gold" in capsys.readouterr().err
