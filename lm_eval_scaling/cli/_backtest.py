@@ -1,0 +1,82 @@
+"""``lm-eval-scaling backtest``: forecast the most expensive checkpoint from cheaper ones."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ._common import parse_int_list
+from ._fit import add_ladder_arguments, parse_law_list
+
+__all__ = ["register"]
+
+ROW_COLUMNS = ("law", "k", "c_max", "compute_ratio", "n_points", "predicted", "actual",
+               "relative_error", "converged")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "backtest",
+        help="backtest the laws: fit below a compute cap, predict the target",
+        description=(
+            "For every compute cap below the target's compute (one per distinct checkpoint "
+            "compute), fit each law on the checkpoints with C <= cap and predict the target's "
+            "-log pass@k (SPEC.md section 4).  The gold law predicts from the target's own "
+            "-log GoldProb.  Writes one row per (law, k, cap) with every fitted parameter; "
+            "prints a summary of error and stability horizons per (law, k)."
+        ),
+    )
+    add_ladder_arguments(p)
+    p.add_argument("--target", default=None, metavar="CKPT",
+                   help="checkpoint to forecast, MODEL or MODEL@REVISION (default: the most "
+                        "expensive)")
+    p.add_argument("--law", type=parse_law_list, default=None, metavar="LAW,LAW",
+                   help="laws (default compute,params_tokens, plus gold with --gold)")
+    p.add_argument("--k", type=parse_int_list, default=[1, 10, 100], metavar="K,K,...",
+                   help="k values: 1,10,100 (default), ranges 1-8, or log grids 1:1e4:24")
+    p.add_argument("--threshold", type=float, default=0.1,
+                   help="relative error under which a forecast counts as reliable (default 0.1)")
+    p.add_argument("--stability", type=float, default=0.1,
+                   help="relative distance to the full-fit parameters counted as stable "
+                        "(default 0.1)")
+    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: up to 2)")
+    p.add_argument("-o", "--output", metavar="FILE", default=None,
+                   help="write every row (.csv/.tsv/.parquet) to FILE and the summary beside it "
+                        "(FILE stem + '_summary'); default: print rows and summary")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .._io import write_table_file
+    from ..backtesting import backtest
+    from ..inputs import load_counts
+    from ..ladder import load_ladder
+    from ..tables import read_gold
+
+    counts = load_counts(args.inputs)
+    ladder = load_ladder(args.ladder, parameters=args.parameters)
+    gold = read_gold(args.gold) if args.gold else None
+    laws = args.law or (["compute", "params_tokens"] + (["gold"] if gold is not None else []))
+    result = backtest(counts, ladder, gold=gold, target=args.target, laws=laws, ks=args.k,
+                      exclude=args.exclude, policy=args.policy, n_jobs=args.jobs,
+                      progress=sys.stderr.isatty())
+    summary = result.summary(threshold=args.threshold, stability=args.stability)
+    if args.output:
+        path = Path(args.output)
+        write_table_file(result.rows, path)
+        suffix = "".join(path.suffixes) or ".csv"
+        stem = path.name[: len(path.name) - len("".join(path.suffixes))] if path.suffixes else path.name
+        write_table_file(summary, path.with_name(f"{stem}_summary{suffix}"))
+    with pd.option_context("display.max_rows", None, "display.max_columns", None,
+                           "display.width", 200):
+        out = sys.stdout
+        out.write(f"target {result.target} (C = {result.target_compute:.4g} FLOP)\n")
+        if not args.output:
+            rows = result.rows[list(ROW_COLUMNS)]
+            out.write(rows.to_string(index=False, float_format=lambda v: f"{v:.4g}") + "\n\n")
+        shown = summary.drop(columns=[c for c in ("task",) if (summary.get(c, "") == "").all()])
+        out.write(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}") + "\n")
+    return 0

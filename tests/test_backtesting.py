@@ -1,0 +1,194 @@
+"""Backtesting (SPEC.md section 4) and the backtest / envelope commands.
+
+Oracles: counts simulated so that pass@1 follows a known compute law exactly (the
+forecast error must vanish as the cap approaches the target and the parameters must
+approach the truth); independent refits with fit_law for single rows; the envelope's
+closed forms written out here.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lm_eval_scaling import backtest
+from lm_eval_scaling.backtesting import BACKTEST_COLUMNS
+from lm_eval_scaling.cli import main
+from lm_eval_scaling.cli._envelope import envelope_tables
+from lm_eval_scaling.errors import InputError
+from lm_eval_scaling.fit import fit_law
+from lm_eval_scaling.gold import gold_summary
+from lm_eval_scaling.ladder import load_ladder
+from lm_eval_scaling.tables import read_counts, read_gold
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pythia_gsm8k"
+TRUTH = {"E0": 2.0, "C0": 3.0e3, "alpha": 0.22}
+
+
+def law_tables(n_samples: int = 200_000, problems: int = 100, seed: int = 3):
+    """Counts whose pass@1 follows TRUTH's compute law (difficulties u_i with mean 1)."""
+    rng = np.random.default_rng(seed)
+    u = rng.lognormal(0.0, 0.5, problems)
+    u /= u.mean()
+    counts, ladder = [], []
+    for i, n_params in enumerate(np.geomspace(1e7, 1e10, 7)):
+        for tpp in (2, 8, 32, 128):
+            tokens = n_params * tpp
+            C = 6 * n_params * tokens
+            P = math.exp(-(TRUTH["E0"] + TRUTH["C0"] * C ** -TRUTH["alpha"]))
+            counts.append(pd.DataFrame({
+                "model": f"m{i}", "revision": f"t{tpp}", "problem_id": np.arange(problems),
+                "num_samples": n_samples, "num_correct": rng.binomial(n_samples, u * P)}))
+            ladder.append({"model": f"m{i}", "revision": f"t{tpp}", "parameters": n_params,
+                           "tokens": tokens})
+    return read_counts(pd.concat(counts, ignore_index=True)), load_ladder(pd.DataFrame(ladder))
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    counts, ladder = law_tables()
+    return counts, ladder, backtest(counts, ladder, laws=["compute"], ks=[1], n_jobs=1)
+
+
+def test_rows_contract_and_default_target(simulated) -> None:
+    _, _, res = simulated
+    assert res.target == "m6@t128"
+    assert res.target_compute == pytest.approx(6 * 1e10 * 1e10 * 128)
+    rows = res.rows
+    assert tuple(rows.columns[: len(BACKTEST_COLUMNS)]) == BACKTEST_COLUMNS
+    assert {"E0", "C0", "alpha"} <= set(rows.columns)
+    np.testing.assert_allclose(rows["compute_ratio"], rows["c_max"] / res.target_compute)
+    assert (rows["c_max"] < res.target_compute).all()
+    assert len(rows) == rows["c_max"].nunique()  # one row per distinct cheaper compute
+
+
+def test_errors_vanish_as_caps_approach_the_target(simulated) -> None:
+    _, _, res = simulated
+    rows = res.rows[res.rows["converged"]].sort_values("horizon_oom")
+    near = rows[rows["horizon_oom"] < 1.0]["relative_error"]
+    far = rows[rows["horizon_oom"] > 3.0]["relative_error"]
+    assert near.max() < 0.01
+    assert far.median() > near.median()
+    closest = rows.iloc[0]
+    for name, value in TRUTH.items():
+        assert closest[name] == pytest.approx(value, rel=0.05)
+    summary = res.summary(threshold=0.02, stability=0.05)
+    assert summary.loc[0, "error_horizon_oom"] >= 1.0
+
+
+def test_single_row_equals_an_independent_refit(simulated) -> None:
+    counts, ladder, res = simulated
+    from lm_eval_scaling.fit.table import passk_points
+
+    pts = passk_points(counts, ladder, ks=[1])
+    row = res.rows.sort_values("horizon_oom").iloc[5]
+    use = pts[(pts["compute"] <= row["c_max"]) & (pts["checkpoint"] != res.target)]
+    fit = fit_law("compute", use["neg_log_pass_at_k"], C=use["compute"], k=1, grid="full")
+    assert row["n_points"] == len(use)
+    assert row["predicted"] == pytest.approx(float(fit.predict(C=res.target_compute)[0]),
+                                             rel=1e-5)
+
+
+def test_parallel_equals_serial_and_errors() -> None:
+    counts, ladder = law_tables(n_samples=5000, problems=30)
+    a = backtest(counts, ladder, laws=["compute", "direct_compute"], ks=[1, 2], n_jobs=1)
+    b = backtest(counts, ladder, laws=["compute", "direct_compute"], ks=[1, 2], n_jobs=2)
+    pd.testing.assert_frame_equal(a.rows, b.rows)
+    with pytest.raises(InputError, match="did you mean 'm6@t128'"):
+        backtest(counts, ladder, laws=["compute"], ks=[1], target="m6@t12")
+    with pytest.raises(InputError, match="gold"):
+        backtest(counts, ladder, laws=["gold"], ks=[1])
+    with pytest.raises(InputError, match="law must be one of"):
+        backtest(counts, ladder, laws=["direct_joint"], ks=[1])
+
+
+# ------------------------------------------------------------------ shared Pythia data
+
+
+@pytest.fixture(scope="module")
+def pythia():
+    if not (SHARED / "counts.csv").exists():
+        pytest.skip("shared Pythia data not available")
+    counts = read_counts(SHARED / "counts.csv")
+    ladder = load_ladder(SHARED / "ladder.csv")
+    gold = read_gold(SHARED / "gold.csv")
+    res = backtest(counts, ladder, gold=gold, target="Pythia_12B_300B",
+                   laws=["compute", "params_tokens", "gold"], ks=[1, 10], exclude=["*_2M"])
+    return counts, ladder, gold, res
+
+
+def test_pythia_backtest_shape_and_target(pythia) -> None:
+    _, _, _, res = pythia
+    assert res.target == "Pythia_12B_300B"
+    assert res.target_compute == pytest.approx(6 * 12e9 * 300e9)
+    rows = res.rows
+    assert set(rows["law"]) == {"compute", "params_tokens", "gold"}
+    # every distinct checkpoint compute below the target (step-1 checkpoints left out)
+    assert rows.groupby(["law", "k"]).size().nunique() == 1
+    assert rows["horizon_oom"].max() == pytest.approx(math.log10(2.16e22 / (6 * 14e6 * 64e6)))
+    ok = rows[rows["converged"]]
+    assert len(ok) > 0.9 * len(rows[rows["n_points"] >= 5])
+    assert len(res.full_fits) == 6 and all(f.converged for f in res.full_fits)
+
+
+def test_pythia_gold_law_predicts_from_the_targets_own_gold(pythia) -> None:
+    _, _, gold, res = pythia
+    summ = gold_summary(gold).set_index("model")
+    target_gold = float(summ.loc["Pythia_12B_300B", "neg_log_gold_prob"])
+    rows = res.rows[(res.rows["law"] == "gold") & (res.rows["k"] == 10) & res.rows["converged"]]
+    assert len(rows) > 0
+    for _, row in rows.iterrows():
+        want = row["xi0"] + row["K0"] * target_gold ** row["kappa"]
+        assert row["predicted"] == pytest.approx(want, rel=1e-9)
+
+
+def test_pythia_summary_columns(pythia) -> None:
+    _, _, _, res = pythia
+    s = res.summary()
+    assert list(s[["law", "k"]].itertuples(index=False, name=None)) == [
+        ("compute", 1), ("compute", 10), ("gold", 1), ("gold", 10),
+        ("params_tokens", 1), ("params_tokens", 10)]
+    assert ((s["error_horizon_oom"] >= 0) & (s["error_horizon_oom"] <= s["max_horizon_oom"])).all()
+
+
+# ---------------------------------------------------------------------------- CLI
+
+
+def test_cli_backtest_and_envelope(tmp_path: Path, capsys) -> None:
+    counts, ladder = law_tables(n_samples=20_000, problems=40)
+    cpath, lpath = tmp_path / "counts.csv", tmp_path / "ladder.csv"
+    counts.to_csv(cpath, index=False)
+    ladder.to_csv(lpath, index=False)
+    out = tmp_path / "bt.csv"
+    assert main(["backtest", str(cpath), "--ladder", str(lpath), "--law", "compute",
+                 "--k", "1", "--target", "m6@t128", "-o", str(out), "--jobs", "1"]) == 0
+    rows = pd.read_csv(out)
+    assert set(BACKTEST_COLUMNS) <= set(rows.columns)
+    assert (tmp_path / "bt_summary.csv").exists()
+    assert "target m6@t128" in capsys.readouterr().out
+
+    assert main(["envelope", str(cpath), "--ladder", str(lpath), "--k", "1",
+                 "--budgets", "1e22", "-o", str(tmp_path / "env.csv")]) == 0
+    env = pd.read_csv(tmp_path / "env_summary.csv")
+    assert {"envelope_alpha", "compute_alpha"} <= set(env.columns)
+    assert "optimal split" in capsys.readouterr().out
+
+
+def test_envelope_tables_match_closed_forms() -> None:
+    counts, ladder = law_tables(n_samples=20_000, problems=40)
+    t = envelope_tables(counts, ladder, ks=[1], budgets=[1e21])
+    s = t["summary"].iloc[0]
+    b, g = s["pt_beta"], s["pt_gamma"]
+    assert s["envelope_alpha"] == pytest.approx(b * g / (b + g), rel=1e-12)
+    A, B = s["pt_N0"], s["pt_D0"]
+    n_opt = (b * A / (g * B)) ** (1 / (b + g)) * (1e21 / 6) ** (g / (b + g))
+    assert t["budgets"].iloc[0]["n_opt"] == pytest.approx(n_opt, rel=1e-9)
+    row = t["checkpoints"].iloc[0]
+    r = row["parameters"] / ((b * A / (g * B)) ** (1 / (b + g)) * (row["compute"] / 6) ** (g / (b + g)))
+    assert row["ratio"] == pytest.approx(r, rel=1e-9)
+    assert row["penalty"] == pytest.approx((g * r ** -b + b * r ** g) / (b + g), rel=1e-9)
+    assert (t["checkpoints"]["penalty"] >= 1 - 1e-12).all()
