@@ -38,6 +38,7 @@ from .aggregate import ShortProblemPolicy
 from .checkpoints import checkpoint_name, parse_checkpoint
 from .errors import FitError, InputError
 from .fit import FitResult, fit_law, get_law
+from .fit._objective import Loss
 from .fit.core import FitWarning
 from .fit.table import passk_points
 
@@ -155,7 +156,7 @@ def backtest(
     caps: Sequence[float] | None = None,
     exclude: Sequence[str] = (),
     policy: ShortProblemPolicy = "drop_problems",
-    loss: str = "huber",
+    loss: Loss = "huber",
     delta: float = 1e-3,
     grid: str = "auto",
     n_jobs: int | None = None,
@@ -259,7 +260,7 @@ class _Job:
     pool: dict[str, npt.NDArray[Any]]
     full: dict[str, npt.NDArray[Any]]
     target: dict[str, npt.NDArray[Any]]
-    loss: str
+    loss: Loss
     delta: float
     grid: str
     warm_start: bool = True
@@ -282,9 +283,10 @@ def _usable(a: dict[str, npt.NDArray[Any]], law: str) -> npt.NDArray[np.bool_]:
 def _fit(job: _Job, a: dict[str, npt.NDArray[Any]], mask: npt.NDArray[np.bool_],
          x0: FitResult | None, grid: str | None = None) -> FitResult:
     spec = get_law(job.law)
-    cov = {c: a[_COVARIATE_COLUMNS[c]][mask].astype(np.float64) for c in spec.covariates}
+    cov: dict[str, Any] = {c: a[_COVARIATE_COLUMNS[c]][mask].astype(np.float64)
+                           for c in spec.covariates}
     return fit_law(job.law, a["neg_log_pass_at_k"][mask].astype(np.float64), **cov, k=job.k,
-                   loss=job.loss, delta=job.delta, grid=grid or job.grid, x0=x0,  # type: ignore[arg-type]
+                   loss=job.loss, delta=job.delta, grid=grid or job.grid, x0=x0,
                    labels=[str(x) for x in a["checkpoint"][mask]], task=job.task or None, warn=False)
 
 

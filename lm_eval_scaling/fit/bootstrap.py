@@ -193,9 +193,9 @@ def _refit_all(job: _Job) -> FloatArray:
             ok = np.isfinite(y)
             if ok.sum() < spec.n_params:
                 continue
-            cov = {c: v[ok] for c, v in job.covariates.items()}
+            cov: dict[str, Any] = {c: v[ok] for c, v in job.covariates.items()}
             if "k" not in spec.covariates:
-                cov["k"] = job.k  # type: ignore[assignment]
+                cov["k"] = job.k
             try:
                 f = fit_law(job.law, y[ok], **cov, x0=x0, warn=False, **job.options)
             except FitError:

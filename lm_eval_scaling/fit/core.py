@@ -283,7 +283,7 @@ def _starts(spec: LawSpec, M: FloatArray, log_y: FloatArray, grid: GridSpec,
         if grid not in ("auto", "full"):
             raise InputError(f"grid must be 'auto', 'full', 'none', an int or an array of "
                              f"starts, got {grid!r}")
-        return grid_starts(spec, M, log_y, grid), grid
+        return grid_starts(spec, M, log_y, grid), grid  # type: ignore[arg-type]
     if isinstance(grid, (int, np.integer)) and not isinstance(grid, bool):
         if grid < 1:
             raise InputError(f"grid: the number of starts must be >= 1, got {grid}")

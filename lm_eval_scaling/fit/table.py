@@ -173,7 +173,7 @@ def fit_table(
     jobs: list[tuple[str, int | None]] = []
     for law in laws:
         jobs.extend([(law, None)] if law == "direct_joint" else [(law, k) for k in k_values])
-    options = {"loss": loss, "delta": delta, "grid": grid}
+    options: dict[str, Any] = {"loss": loss, "delta": delta, "grid": grid}
     for law, k in jobs:
         try:
             fit = fit_points(points, law, k=k, warn=warn, **options)
