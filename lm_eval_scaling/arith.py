@@ -7,8 +7,9 @@ where the answer is a short plain step-by-step solution (one line per operation,
     >>> generate("test", 1, SEED)[0]["answer"]          # doctest: +SKIP
     'Ava has 6 * 7 = 42 shells.\\nShe has 42 + 15 = 57 shells.\\n#### 57'
 
-Difficulty is tuned for models of ~1e4-1e6 parameters: 1-3 operations (``+``, ``-``,
-``*``), mostly 1-2 digit operands, never a negative intermediate.
+Difficulty is tuned for models of ~1e4-1e6 parameters and graded: 1-3 operations
+(``+``, ``-``, ``*``; 50/30/20 %), mostly one-digit and some two-digit operands, never a
+negative intermediate, so that pass rates rise gradually rather than all at once.
 
 Determinism and disjointness
     A problem is drawn from its *skeleton* (the start, the operations and their
@@ -54,7 +55,7 @@ SEED = 1234
 #: Fraction of problem skeletons reserved for the test split.
 TEST_FRACTION = 0.1
 
-_HASH_KEY = b"lm-eval-scaling/arith/v1"
+_HASH_KEY = b"lm-eval-scaling/arith/v2"
 
 _NAMES: tuple[tuple[str, str], ...] = (
     ("Ava", "She"), ("Ben", "He"), ("Cleo", "She"), ("Dan", "He"), ("Eva", "She"),
@@ -126,25 +127,27 @@ def _operand(rng: random.Random, p_one_digit: float, hi: int) -> int:
 
 
 def _draw_skeleton(rng: random.Random) -> list[_Step]:
-    n_ops = rng.choices((1, 2, 3), weights=(0.35, 0.4, 0.25))[0]
+    # graded difficulty: many one-step, one-digit problems (learnt first by tiny models),
+    # fewer long chains with two-digit numbers, so that pass rates rise gradually
+    n_ops = rng.choices((1, 2, 3), weights=(0.5, 0.3, 0.2))[0]
     steps: list[_Step] = []
-    if rng.random() < 0.3:
-        a, b = rng.randint(2, 9), rng.randint(2, 12)
+    if rng.random() < 0.25:
+        a, b = rng.randint(2, 5), rng.randint(2, 10)
         steps.append(_Step("pack", a, b, a * b))
         x = a * b
     else:
-        x = _operand(rng, 0.4, 60)
+        x = _operand(rng, 0.6, 50)
         steps.append(_Step("start", 0, x, x))  # the starting count: not an operation
     while _count_ops(steps) < n_ops:
-        choices: list[_Op] = ["gain", "gain", "loss", "loss"] + (["times"] if x <= 30 else [])
+        choices: list[_Op] = ["gain", "gain", "loss", "loss"] + (["times"] if x <= 20 else [])
         op = rng.choice(choices)
         if op == "gain":
-            b = _operand(rng, 0.6, 49)
+            b = _operand(rng, 0.7, 30)
             y = x + b
         elif op == "loss":
             if x < 3:
                 continue
-            b = rng.randint(1, min(x - 1, 49))
+            b = rng.randint(1, min(x - 1, 30))
             y = x - b
         else:
             b = rng.choice((2, 3))
