@@ -34,6 +34,21 @@ _EXPORTS = {
     "envelope": "compute_optimal",
     "Envelope": "compute_optimal",
     "envelope_from_fit": "compute_optimal",
+    "collect_tables": "collect",
+    "CollectResult": "collect",
+    "write_tables": "collect",
+    "tasks_dir": "tasks",
+    "fit_law": "fit",
+    "FitResult": "fit",
+    "get_law": "fit",
+    "bootstrap_fit": "fit",
+    "load_ladder": "ladder",
+    "backtest": "backtesting",
+    "BacktestResult": "backtesting",
+    "build_report": "report",
+    "compute_report": "report",
+    "write_report": "report",
+    "ReportOptions": "report",
 }
 
 __all__ = ["__version__", *_EXPORTS]
