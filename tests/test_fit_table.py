@@ -66,6 +66,20 @@ def test_end_to_end_bernoulli_recovers_the_compute_law() -> None:
     np.testing.assert_allclose(fit.predict(C=C), want, rtol=0.02)
 
 
+def test_direct_joint_fits_every_k_at_once() -> None:
+    counts, ladder = simulated_tables(n_samples=2_000, problems=50)
+    fits = fit_table(counts, ladder, laws=["direct_joint", "compute"], ks=[1, 4, 16])
+    joint = [f for f in fits if f.law == "direct_joint"]
+    assert len(joint) == 1 and len(fits) == 4
+    (fit,) = joint
+    assert fit.k is None and fit.n_points == 3 * 16
+    assert all("|k=" in label for label in fit.labels)
+    # -log pass@k falls with k at every compute of the ladder
+    C = np.full(3, 6 * 1e8 * 2e9)
+    pred = fit.predict(C=C, k=np.array([1.0, 4.0, 16.0]))
+    assert np.all(np.diff(pred) < 0)
+
+
 def test_passk_points_columns_and_join_on_revision() -> None:
     counts, ladder = simulated_tables(n_samples=64, problems=20)
     pts = passk_points(counts, ladder, ks=[1, 8], exclude=["m1@*"])

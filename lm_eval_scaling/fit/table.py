@@ -128,9 +128,11 @@ def fit_points(points: pd.DataFrame, law: str, *, k: int | None = None,
               zip(use["checkpoint"], use["k"])]
     excluded = [c if k is not None else f"{c}|k={kk}" for c, kk in
                 zip(dropped["checkpoint"], dropped["k"])]
-    cov = {c: use[COVARIATE_COLUMNS[c]].to_numpy(np.float64) for c in spec.covariates}
-    fit = fit_law(law, use["neg_log_pass_at_k"].to_numpy(np.float64), **cov,
-                  k=k if "k" not in spec.covariates else cov["k"], x0=x0, labels=labels,
+    cov: dict[str, Any] = {c: use[COVARIATE_COLUMNS[c]].to_numpy(np.float64)
+                           for c in spec.covariates}
+    if "k" not in cov:
+        cov["k"] = k  # recorded on the result; a covariate only for direct_joint
+    fit = fit_law(law, use["neg_log_pass_at_k"].to_numpy(np.float64), **cov, x0=x0, labels=labels,
                   task=(tasks[0] or None) if tasks else None, warn=warn, **options)
     return fit.with_(excluded_labels=tuple(excluded),
                      n_censored=int(dropped["censored"].to_numpy(bool).sum()))
