@@ -34,6 +34,7 @@ _EXPORTS = {
     "envelope": "compute_optimal",
     "Envelope": "compute_optimal",
     "envelope_from_fit": "compute_optimal",
+    "envelope_tables": "allocation",
     "collect_tables": "collect",
     "CollectResult": "collect",
     "write_tables": "collect",

@@ -480,7 +480,7 @@ def _envelopes(inputs: ReportInputs, opts: ReportOptions, ks: Sequence[int],
             notes.append(f"No envelope at k={k}: {exc}")
             continue
         _note_far_ridge(envs[k], k, points, notes)
-    from .cli._envelope import envelope_tables
+    from .allocation import envelope_tables
 
     with _quiet("lm_eval_scaling.aggregate"):
         tables = envelope_tables(inputs.counts, inputs.ladder, ks=list(ks), exclude=opts.exclude,

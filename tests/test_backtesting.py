@@ -18,7 +18,6 @@ import pytest
 from lm_eval_scaling import backtest
 from lm_eval_scaling.backtesting import BACKTEST_COLUMNS
 from lm_eval_scaling.cli import main
-from lm_eval_scaling.cli._envelope import envelope_tables
 from lm_eval_scaling.errors import InputError
 from lm_eval_scaling.fit import fit_law
 from lm_eval_scaling.gold import gold_summary
@@ -176,19 +175,3 @@ def test_cli_backtest_and_envelope(tmp_path: Path, capsys) -> None:
     env = pd.read_csv(tmp_path / "env_summary.csv")
     assert {"envelope_alpha", "compute_alpha"} <= set(env.columns)
     assert "optimal split" in capsys.readouterr().out
-
-
-def test_envelope_tables_match_closed_forms() -> None:
-    counts, ladder = law_tables(n_samples=20_000, problems=40)
-    t = envelope_tables(counts, ladder, ks=[1], budgets=[1e21])
-    s = t["summary"].iloc[0]
-    b, g = s["pt_beta"], s["pt_gamma"]
-    assert s["envelope_alpha"] == pytest.approx(b * g / (b + g), rel=1e-12)
-    A, B = s["pt_N0"], s["pt_D0"]
-    n_opt = (b * A / (g * B)) ** (1 / (b + g)) * (1e21 / 6) ** (g / (b + g))
-    assert t["budgets"].iloc[0]["n_opt"] == pytest.approx(n_opt, rel=1e-9)
-    row = t["checkpoints"].iloc[0]
-    r = row["parameters"] / ((b * A / (g * B)) ** (1 / (b + g)) * (row["compute"] / 6) ** (g / (b + g)))
-    assert row["ratio"] == pytest.approx(r, rel=1e-9)
-    assert row["penalty"] == pytest.approx((g * r ** -b + b * r ** g) / (b + g), rel=1e-9)
-    assert (t["checkpoints"]["penalty"] >= 1 - 1e-12).all()

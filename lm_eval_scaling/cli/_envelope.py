@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._common import parse_int_list
 from ._fit import add_ladder_arguments
 
-if TYPE_CHECKING:
-    import pandas as pd
-
-__all__ = ["envelope_tables", "register"]
+__all__ = ["register"]
 
 
 def _float_list(text: str) -> list[float]:
@@ -52,67 +48,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(handler=run)
 
 
-def envelope_tables(counts: pd.DataFrame, ladder: pd.DataFrame, *, ks: Sequence[int],
-                    budgets: Sequence[float] | None = None, exclude: Sequence[str] = (),
-                    policy: str = "drop_problems") -> dict[str, pd.DataFrame]:
-    """``{"summary", "budgets", "checkpoints"}`` tables of the envelope per k.
-
-    summary: k, envelope_alpha, compute_alpha, envelope_C0, compute_C0, the params_tokens
-    parameters, both fits' convergence.  budgets: k, budget, n_opt, d_opt,
-    tokens_per_param, y_opt.  checkpoints: k, checkpoint, compute, parameters, tokens,
-    ratio (r), penalty (Phi), effective_compute, for checkpoints that entered the fit.
-    """
-    import numpy as np
-    import pandas as pd
-
-    from ..compute_optimal import envelope_from_fit
-    from ..errors import FitError, ParameterError
-    from ..fit.table import fit_points, passk_points, usable_mask
-
-    points = passk_points(counts, ladder, ks=ks, exclude=exclude, policy=policy)  # type: ignore[arg-type]
-    used = points[usable_mask(points, "compute")]
-    c_top = float(used["compute"].max()) if len(used) else float("nan")
-    budget_list = list(budgets) if budgets else [c_top, 10 * c_top, 100 * c_top]
-    summary, budget_rows, ckpt_rows = [], [], []
-    for k in sorted(int(v) for v in np.unique(points["k"])):
-        try:
-            pt = fit_points(points, "params_tokens", k=k, warn=False)
-            cl = fit_points(points, "compute", k=k, warn=False)
-        except FitError:
-            continue
-        try:
-            env = envelope_from_fit(pt)
-        except ParameterError:
-            continue
-        summary.append({"k": k, "envelope_alpha": env.alpha, "compute_alpha": cl.params["alpha"],
-                        "envelope_C0": env.C0, "compute_C0": cl.params["C0"],
-                        **{f"pt_{n}": v for n, v in pt.params.items()},
-                        "params_tokens_converged": pt.converged,
-                        "compute_converged": cl.converged, "n_points": pt.n_points})
-        for b in budget_list:
-            budget_rows.append({"k": k, "budget": b, "n_opt": float(env.n_opt(b)),
-                                "d_opt": float(env.d_opt(b)),
-                                "tokens_per_param": float(env.tokens_per_param_opt(b)),
-                                "y_opt": float(env.loss_opt(b))})
-        sub = points[(points["k"] == k) & points["checkpoint"].isin(pt.labels)]
-        N = sub["parameters"].to_numpy(np.float64)
-        C = sub["compute"].to_numpy(np.float64)
-        r = np.asarray(env.ratio(N, C), dtype=np.float64)
-        ckpt_rows.append(pd.DataFrame({
-            "k": k, "checkpoint": sub["checkpoint"].to_numpy(), "compute": C, "parameters": N,
-            "tokens": sub["tokens"].to_numpy(np.float64), "ratio": r,
-            "penalty": np.asarray(env.penalty(r), dtype=np.float64),
-            "effective_compute": np.asarray(env.effective_compute(C, r), dtype=np.float64)}))
-    checkpoints = (pd.concat(ckpt_rows, ignore_index=True) if ckpt_rows else pd.DataFrame(
-        columns=["k", "checkpoint", "compute", "parameters", "tokens", "ratio", "penalty",
-                 "effective_compute"]))
-    return {"summary": pd.DataFrame(summary), "budgets": pd.DataFrame(budget_rows),
-            "checkpoints": checkpoints}
-
-
 def run(args: argparse.Namespace) -> int:
 
     from .._io import write_table_file
+    from ..allocation import envelope_tables
     from ..inputs import load_counts
     from ..ladder import load_ladder
 

@@ -1,0 +1,39 @@
+"""Tests of lm_eval_scaling.allocation: envelope tables of a fitted ladder vs closed forms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_backtesting import law_tables  # a ladder whose pass@1 follows a known compute law
+
+from lm_eval_scaling.allocation import envelope_tables
+
+
+def test_envelope_tables_match_closed_forms() -> None:
+    counts, ladder = law_tables(n_samples=20_000, problems=40)
+    t = envelope_tables(counts, ladder, ks=[1], budgets=[1e21])
+    s = t["summary"].iloc[0]
+    b, g = s["pt_beta"], s["pt_gamma"]
+    assert s["envelope_alpha"] == pytest.approx(b * g / (b + g), rel=1e-12)
+    A, B = s["pt_N0"], s["pt_D0"]
+    n_opt = (b * A / (g * B)) ** (1 / (b + g)) * (1e21 / 6) ** (g / (b + g))
+    assert t["budgets"].iloc[0]["n_opt"] == pytest.approx(n_opt, rel=1e-9)
+    row = t["checkpoints"].iloc[0]
+    r = row["parameters"] / ((b * A / (g * B)) ** (1 / (b + g)) * (row["compute"] / 6) ** (g / (b + g)))
+    assert row["ratio"] == pytest.approx(r, rel=1e-9)
+    assert row["penalty"] == pytest.approx((g * r ** -b + b * r ** g) / (b + g), rel=1e-9)
+    assert (t["checkpoints"]["penalty"] >= 1 - 1e-12).all()
+
+
+def test_default_budgets_are_1_10_100_times_the_top_compute() -> None:
+    counts, ladder = law_tables(n_samples=20_000, problems=40)
+    t = envelope_tables(counts, ladder, ks=[1, 4])
+    assert sorted(t["summary"]["k"]) == [1, 4]
+    top = float(ladder["compute"].max())
+    for _, grp in t["budgets"].groupby("k"):
+        np.testing.assert_allclose(np.sort(grp["budget"].to_numpy()), [top, 10 * top, 100 * top])
+    # N* D* spends the budget exactly: 6 N* D* = C
+    b = t["budgets"]
+    np.testing.assert_allclose(6 * b["n_opt"] * b["d_opt"], b["budget"], rtol=1e-9)
+    assert isinstance(t["checkpoints"], pd.DataFrame)
