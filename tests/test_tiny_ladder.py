@@ -189,6 +189,24 @@ def test_full_plan_follows_the_issue() -> None:
     assert nonemb == sorted(nonemb)
 
 
+def test_long_plan_gives_every_size_the_same_log_spaced_token_budgets() -> None:
+    B = _load("build")
+    preset = B.PRESETS["long"]
+    efficiency = 0.9032  # packing efficiency of the data both presets share
+    plans = B.make_plans(preset, vocab=preset.vocab_size, efficiency=efficiency)
+    assert len(plans) == len(preset.sizes) >= 3
+    for plan in plans:
+        tokens = np.array(plan.checkpoint_steps) * plan.tokens_per_step * efficiency
+        np.testing.assert_allclose(tokens[[0, -1]], [preset.tokens_min, preset.tokens_max],
+                                   rtol=2e-3)
+        ratios = np.diff(np.log(tokens))
+        assert np.allclose(ratios, ratios[0], atol=0.01)
+        assert plan.warmup_steps < T.branch_points(plan)[0]
+        # the packed set of train_problems (114,630 rows of 128) is never repeated
+        assert plan.checkpoint_steps[-1] * plan.batch_rows <= 114_630
+    assert preset.train_problems == B.PRESETS["full"].train_problems  # same data as 'full'
+
+
 # --------------------------------------------------------------------------- committed tables
 
 

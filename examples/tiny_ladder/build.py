@@ -1,7 +1,13 @@
 """Build the tiny-ladder default input from nothing, on CPU.
 
     python examples/tiny_ladder/build.py                 # everything (~30-45 min on 2 cores)
+    python examples/tiny_ladder/build.py --preset long   # experiment: 1.2M -> 12M tokens per size
     python examples/tiny_ladder/build.py --preset toy    # seconds: a smoke test of every stage
+
+Presets: ``full`` (default; the committed tables): 4 sizes, 3 -> 24 tokens per
+non-embedding parameter.  ``long`` (experiment, tables under its work dir, not
+committed): 3 sizes, every size on 1.2M -> 12M tokens; see docs/tiny_ladder.md for
+how both fare on the acceptance check.
 
 Stages (each resumable: finished pieces under ``--work-dir`` are reused):
 
@@ -74,6 +80,10 @@ class Preset:
     eval_batch_size: int = 256
     train_problems: int | None = None
     """train problems generated (None: enough for the largest budget, ~45 tokens each)"""
+    tokens_min: float | None = None
+    tokens_max: float | None = None
+    """absolute token budgets of the first and last checkpoint, the same for every size
+    (overrides ``tokens_per_param_min/max`` when both are set)"""
 
 
 PRESETS: dict[str, Preset] = {
@@ -92,6 +102,25 @@ PRESETS: dict[str, Preset] = {
         # fixed (sized for a 400K-parameter size at 24 tokens/parameter, dropped to fit the
         # time budget) so that a rebuild from nothing reproduces the committed data exactly
         train_problems=219_041,
+    ),
+    # the same data, task and schedule; every size trained on 1.2M -> 12M tokens
+    # (12-470 tokens per non-embedding parameter): algorithmic tasks need far more than
+    # ~20 tokens per parameter before the smaller models learn anything
+    "long": Preset(
+        sizes=(
+            T.ModelSize("arith-25k", hidden=32, layers=2, heads=2),
+            T.ModelSize("arith-55k", hidden=48, layers=2, heads=3),
+            T.ModelSize("arith-100k", hidden=64, layers=2, heads=4),
+        ),
+        batch_rows=(16, 16, 16),
+        lrs=(4e-3, 3.5e-3, 3e-3),
+        tokens_per_param_max=0.0,
+        tokens_per_param_min=0.0,
+        tokens_min=1.2e6,
+        tokens_max=12e6,
+        checkpoints=5,
+        warmup_steps=100,
+        train_problems=219_041,  # 13.2M packed tokens: no problem is seen twice
     ),
     "toy": Preset(
         sizes=(
@@ -172,6 +201,9 @@ def _token_budgets(preset: Preset, size: T.ModelSize, vocab: int | None = None) 
     """Target (non-padding) tokens of each checkpoint: log-spaced tokens per parameter."""
     import numpy as np
 
+    if preset.tokens_min is not None and preset.tokens_max is not None:
+        return [float(t) for t in np.exp(np.linspace(
+            np.log(preset.tokens_min), np.log(preset.tokens_max), preset.checkpoints))]
     n = _non_embedding(size, vocab or preset.vocab_size)
     tpp = np.exp(np.linspace(np.log(preset.tokens_per_param_min),
                              np.log(preset.tokens_per_param_max), preset.checkpoints))
@@ -486,7 +518,9 @@ def _metadata(preset_name, preset, work, data_info, records, times, summary,
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--preset", choices=sorted(PRESETS), default="full")
-    ap.add_argument("--work-dir", type=Path, default=HERE / "_work")
+    ap.add_argument("--work-dir", type=Path, default=None,
+                    help="weights, data, harness outputs (default: _work here for 'full', "
+                         "_work/<preset> otherwise: presets share size names)")
     ap.add_argument("--out-dir", type=Path, default=None,
                     help="where the tables go (default: this directory for 'full', "
                          "<work-dir>/tables otherwise)")
@@ -505,10 +539,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     bad = [s for s in stages if s not in STAGES]
     if bad:
         ap.error(f"unknown stage(s) {bad}; choose from {STAGES}")
-    out_dir = args.out_dir or (HERE if args.preset == "full" else args.work_dir / "tables")
+    work_dir = args.work_dir or (HERE / "_work" if args.preset == "full"
+                                 else HERE / "_work" / args.preset)
+    out_dir = args.out_dir or (HERE if args.preset == "full" else work_dir / "tables")
     t0 = time.perf_counter()
     only = tuple(s for s in args.only.split(",") if s)
-    build(args.preset, args.work_dir, out_dir, stages, args.workers, args.threads, only, args.note)
+    build(args.preset, work_dir, out_dir, stages, args.workers, args.threads, only, args.note)
     log.info("build finished in %.0fs", time.perf_counter() - t0)
     return 0
 
