@@ -1,6 +1,7 @@
 """Generate a small simulated model ladder: per-problem sample counts + ladder metadata.
 
-The built-in default input until the tiny trained ladder (examples/tiny_ladder) lands.
+A small simulated counts table for tests and examples (the built-in default input is the
+tiny trained ladder in lm_eval_scaling/data/tiny_ladder).
 Every number is simulated, not measured: 4 model sizes x 4 token budgets, 100 problems,
 256 samples per problem at each checkpoint.  Problem i's per-sample success probability
 at compute C is ``sigmoid(theta_i + slope * log10(C / 1e18))`` with difficulties

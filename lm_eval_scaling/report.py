@@ -88,20 +88,13 @@ class DefaultInput:
 
 
 def _default_candidates() -> list[tuple[str, Path]]:
-    package_data = Path(str(resources.files("lm_eval_scaling"))) / "data"
-    repo_examples = Path(__file__).resolve().parents[1] / "examples"
-    return [
-        ("tiny_ladder (package data)", package_data / "tiny_ladder"),
-        ("tiny_ladder", repo_examples / "tiny_ladder"),
-        ("simulated (package data)", package_data / "simulated"),
-        ("simulated", repo_examples / "simulated"),
-    ]
+    # package data (pyproject's package-data), so it is there after a non-editable install
+    return [("tiny_ladder", Path(str(resources.files("lm_eval_scaling"))) / "data" / "tiny_ladder")]
 
 
 def default_input() -> DefaultInput:
-    """The built-in default input: the tiny trained ladder where its tables exist (as
-    package data ``lm_eval_scaling/data/tiny_ladder/`` or in a source checkout's
-    ``examples/tiny_ladder/``), else the simulated ladder (``examples/simulated/``).
+    """The built-in default input: the tiny trained ladder shipped as package data in
+    ``lm_eval_scaling/data/tiny_ladder/`` (built by ``examples/tiny_ladder/build.py``).
 
     A candidate counts when its directory holds ``counts.csv`` and ``ladder.csv``
     (``gold.csv`` optional).  Raises InputError naming every place looked at.

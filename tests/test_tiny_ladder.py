@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[1]
-LADDER_DIR = ROOT / "examples" / "tiny_ladder"
+LADDER_DIR = ROOT / "lm_eval_scaling" / "data" / "tiny_ladder"  # the committed tables
 
 
 def _load(name: str):

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+TABLES = HERE.parents[1] / "lm_eval_scaling" / "data" / "tiny_ladder"
 log = logging.getLogger("tiny_ladder.acceptance")
 
 THRESHOLD = 0.35
@@ -83,7 +84,7 @@ def _finite(obj: object) -> object:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--tables", type=Path, default=HERE)
+    ap.add_argument("--tables", type=Path, default=TABLES)
     ap.add_argument("--ks", default="1,4,16,64")
     ap.add_argument("--laws", default="compute,params_tokens,gold")
     ap.add_argument("-o", "--output", type=Path, default=None)

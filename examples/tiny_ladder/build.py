@@ -45,6 +45,8 @@ from pathlib import Path
 from typing import Literal
 
 HERE = Path(__file__).resolve().parent
+#: where the default (`full`) build writes its tables: the package's built-in default input
+TABLES = HERE.parents[1] / "lm_eval_scaling" / "data" / "tiny_ladder"
 if __package__:  # imported as examples.tiny_ladder.build (tests)
     from . import _train as T
 else:  # run as a script
@@ -541,7 +543,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ap.error(f"unknown stage(s) {bad}; choose from {STAGES}")
     work_dir = args.work_dir or (HERE / "_work" if args.preset == "full"
                                  else HERE / "_work" / args.preset)
-    out_dir = args.out_dir or (HERE if args.preset == "full" else work_dir / "tables")
+    out_dir = args.out_dir or (TABLES if args.preset == "full" else work_dir / "tables")
     t0 = time.perf_counter()
     only = tuple(s for s in args.only.split(",") if s)
     build(args.preset, work_dir, out_dir, stages, args.workers, args.threads, only, args.note)
