@@ -139,7 +139,8 @@ def _draw_skeleton(rng: random.Random) -> list[_Step]:
         x = _operand(rng, 0.6, 50)
         steps.append(_Step("start", 0, x, x))  # the starting count: not an operation
     while _count_ops(steps) < n_ops:
-        choices: list[_Op] = ["gain", "gain", "loss", "loss"] + (["times"] if x <= 20 else [])
+        extra: list[_Op] = ["times"] if x <= 20 else []
+        choices: list[_Op] = ["gain", "gain", "loss", "loss", *extra]
         op = rng.choice(choices)
         if op == "gain":
             b = _operand(rng, 0.7, 30)
