@@ -57,7 +57,7 @@ _K_CMAP: Final = "plasma"
 _K_LOG10_MAX: Final = 4.0
 _K_CMAP_RANGE: Final = (0.0, 0.85)  # stop before plasma's pale yellow end
 
-_MINOR_SUBS: Final = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+_MINOR_SUBS: Final = (2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0)
 _RC: Final[dict[Any, Any]] = {
     "font.size": 8.5,
     "axes.titlesize": 9,
