@@ -33,11 +33,13 @@ from typing import Literal
 from .errors import InputError
 
 __all__ = [
+    "MIXES",
     "SEED",
     "SPLITS",
     "TEST_FRACTION",
     "TEST_SIZE",
     "TRAIN_SIZE",
+    "Mix",
     "Split",
     "generate",
     "split_of",
@@ -45,6 +47,11 @@ __all__ = [
 
 Split = Literal["train", "test"]
 SPLITS: tuple[Split, ...] = ("train", "test")
+#: Difficulty mixes: ``"v2"`` (default, the committed tiny ladder's problems) and ``"wide"``
+#: (1-4 operations, operands of 1, 2 or 3 digits: a wider, smoother spread of difficulty
+#: and few guessable answers; solutions up to ~90 tokens).
+Mix = Literal["v2", "wide"]
+MIXES: tuple[Mix, ...] = ("v2", "wide")
 
 #: Default number of test problems the harness task evaluates.
 TEST_SIZE = 100
@@ -81,12 +88,13 @@ class _Step:
     result: int
 
 
-def generate(split: str, n: int, seed: int) -> list[dict[str, str]]:
+def generate(split: str, n: int, seed: int, *, mix: Mix = "v2") -> list[dict[str, str]]:
     """``n`` distinct problems of ``split`` (``"train"`` or ``"test"``), deterministic in ``seed``.
 
     Each problem is ``{"question": str, "answer": str}`` with the answer ending in
     ``#### <int>`` (GSM8K format).  Train and test never share a question (nor an
-    arithmetic skeleton).
+    arithmetic skeleton).  ``mix`` picks the difficulty distribution (:data:`MIXES`); a
+    skeleton's split does not depend on the mix.
     """
     if split not in SPLITS:
         raise InputError(f"arith.generate: split must be one of {SPLITS} (got {split!r})")
@@ -94,11 +102,14 @@ def generate(split: str, n: int, seed: int) -> list[dict[str, str]]:
         raise InputError(f"arith.generate: n must be a non-negative int (got {n!r})")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise InputError(f"arith.generate: seed must be an int (got {seed!r})")
-    rng = random.Random(f"arith:{split}:{seed}")
+    if mix not in MIXES:
+        raise InputError(f"arith.generate: mix must be one of {MIXES} (got {mix!r})")
+    rng = random.Random(f"arith:{split}:{seed}" if mix == "v2" else f"arith:{mix}:{split}:{seed}")
+    draw = _draw_skeleton if mix == "v2" else _draw_wide_skeleton
     out: list[dict[str, str]] = []
     seen: set[str] = set()
     while len(out) < n:
-        steps = _draw_skeleton(rng)
+        steps = draw(rng)
         if split_of(steps) != split:
             continue
         problem = _render(rng, steps)
@@ -149,6 +160,43 @@ def _draw_skeleton(rng: random.Random) -> list[_Step]:
             if x < 3:
                 continue
             b = rng.randint(1, min(x - 1, 30))
+            y = x - b
+        else:
+            b = rng.choice((2, 3))
+            y = x * b
+        steps.append(_Step(op, x, b, y))
+        x = y
+    return steps
+
+
+_WIDE_RANGES: tuple[tuple[int, int], ...] = ((2, 9), (10, 99), (100, 999))
+
+
+def _draw_wide_skeleton(rng: random.Random) -> list[_Step]:
+    # "wide" mix: independent spread in length (1-4 operations) and in magnitude (1-3 digit
+    # numbers), so that per-problem pass rates switch on at many different computes
+    n_ops = rng.choices((1, 2, 3, 4), weights=(0.3, 0.3, 0.2, 0.2))[0]
+    level = rng.choices((0, 1, 2), weights=(0.35, 0.35, 0.3))[0]
+    lo, hi = _WIDE_RANGES[level]
+    steps: list[_Step] = []
+    if rng.random() < 0.2:
+        a = rng.randint(2, 9)
+        b = rng.randint(2, 9) if level == 0 else rng.randint(10, 10 * level + 20)
+        steps.append(_Step("pack", a, b, a * b))
+        x = a * b
+    else:
+        x = rng.randint(lo, hi)
+        steps.append(_Step("start", 0, x, x))
+    while _count_ops(steps) < n_ops:
+        extra: list[_Op] = ["times"] if x <= 333 else []
+        op = rng.choice(["gain", "gain", "loss", "loss", *extra])
+        if op == "gain":
+            b = rng.randint(lo, hi) if rng.random() < 0.6 else rng.randint(2, 9)
+            y = x + b
+        elif op == "loss":
+            if x < 3:
+                continue
+            b = rng.randint(1, min(x - 1, hi))
             y = x - b
         else:
             b = rng.choice((2, 3))

@@ -132,3 +132,32 @@ def test_any_seed_gives_valid_distinct_problems(seed: int, n: int, split: str) -
 def test_bad_arguments(split: object, n: object, seed: object) -> None:
     with pytest.raises(InputError):
         arith.generate(split, n, seed)  # type: ignore[arg-type]
+
+
+def test_v2_problems_are_the_ones_the_committed_ladder_was_evaluated_on() -> None:
+    # lm_eval_scaling/data/tiny_ladder was evaluated on these exact problems; any change to
+    # the default mix would silently detach the committed counts from their questions.
+    import hashlib
+    import json
+
+    digest = hashlib.sha256(json.dumps(arith.generate("test", arith.TEST_SIZE, arith.SEED),
+                                       sort_keys=True).encode()).hexdigest()
+    assert digest == "ae4978f5916be6b9c546ed7df3f8f3cd9162f14ca8536e8bf467d47c04bd8f5f"
+    assert arith.generate("test", 30, 3) == arith.generate("test", 30, 3, mix="v2")
+
+
+def test_wide_mix_spreads_length_and_magnitude() -> None:
+    problems = arith.generate("test", 400, arith.SEED, mix="wide")
+    assert problems == arith.generate("test", 400, arith.SEED, mix="wide")
+    assert problems[:50] != arith.generate("test", 50, arith.SEED)
+    n_steps, biggest = [], []
+    for p in problems:
+        assert _check_solution(p) == _question_value(p["question"])
+        n_steps.append(p["answer"].count("\n"))
+        biggest.append(max(int(x) for x in _NUM.findall(p["question"])))
+    assert set(n_steps) >= {1, 2, 3, 4} and max(n_steps) <= 5
+    assert min(biggest) < 10 and max(biggest) >= 100
+    train = {p["question"] for p in arith.generate("train", 2000, arith.SEED, mix="wide")}
+    assert not train & {p["question"] for p in problems}
+    with pytest.raises(InputError, match="mix"):
+        arith.generate("test", 3, 1, mix="hard")  # type: ignore[arg-type]

@@ -69,6 +69,10 @@ def test_load_arith_matches_generator() -> None:
     assert len(default["test"]) == arith.TEST_SIZE
     with pytest.raises(InputError, match="arith_test_size"):
         data.load_arith(arith_test_size="lots")
+    wide = data.load_arith(arith_test_size=5, arith_train_size=0, arith_mix="wide")
+    assert list(wide["test"]) == arith.generate("test", 5, arith.SEED, mix="wide")
+    with pytest.raises(InputError, match="arith_mix"):
+        data.load_arith(arith_mix="hard")
 
 
 def test_prompt_format() -> None:

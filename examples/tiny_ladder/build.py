@@ -2,12 +2,16 @@
 
     python examples/tiny_ladder/build.py                 # everything (~30-45 min on 2 cores)
     python examples/tiny_ladder/build.py --preset long   # experiment: 1.2M -> 12M tokens per size
+    python examples/tiny_ladder/build.py --preset wide   # experiment: "wide" difficulty mix
     python examples/tiny_ladder/build.py --preset toy    # seconds: a smoke test of every stage
 
 Presets: ``full`` (default; the committed tables): 4 sizes, 3 -> 24 tokens per
 non-embedding parameter.  ``long`` (experiment, tables under its work dir, not
 committed): 3 sizes, every size on 1.2M -> 12M tokens; see docs/tiny_ladder.md for
-how both fare on the acceptance check.
+how both fare on the acceptance check.  ``wide`` (experiment, not committed): the
+``arith`` generator's ``mix="wide"`` problems (1-4 operations x 1-3 digit numbers, also
+used for evaluation through ``--metadata arith_mix``), 4 sizes at 10 -> 80 tokens per
+non-embedding parameter, sequences of 160 tokens, ``max_gen_toks`` 96.
 
 Stages (each resumable: finished pieces under ``--work-dir`` are reused):
 
@@ -86,6 +90,8 @@ class Preset:
     tokens_max: float | None = None
     """absolute token budgets of the first and last checkpoint, the same for every size
     (overrides ``tokens_per_param_min/max`` when both are set)"""
+    arith_mix: str = "v2"
+    """difficulty mix of the problems (``lm_eval_scaling.arith.MIXES``), train and eval"""
 
 
 PRESETS: dict[str, Preset] = {
@@ -123,6 +129,26 @@ PRESETS: dict[str, Preset] = {
         checkpoints=5,
         warmup_steps=100,
         train_problems=219_041,  # 13.2M packed tokens: no problem is seen twice
+    ),
+    # experiment: the "wide" difficulty mix (1-4 operations x 1-3 digit numbers) so that
+    # pass@1 is a mixture of many per-problem transitions; every size at 10 -> 80 tokens
+    # per non-embedding parameter
+    "wide": Preset(
+        sizes=(
+            T.ModelSize("arith-25k", hidden=32, layers=2, heads=2),
+            T.ModelSize("arith-55k", hidden=48, layers=2, heads=3),
+            T.ModelSize("arith-100k", hidden=64, layers=2, heads=4),
+            T.ModelSize("arith-150k", hidden=80, layers=2, heads=5),
+        ),
+        batch_rows=(16, 16, 16, 16),
+        lrs=(4e-3, 3.5e-3, 3e-3, 3e-3),
+        tokens_per_param_max=80.0,
+        tokens_per_param_min=10.0,
+        checkpoints=4,
+        warmup_steps=100,
+        seq_len=160,
+        max_gen_toks=96,
+        arith_mix="wide",
     ),
     "toy": Preset(
         sizes=(
@@ -168,7 +194,8 @@ def stage_data(preset: Preset, work: Path) -> dict[str, object]:
         need_tokens = max(_token_budgets(preset, s)[-1] for s in preset.sizes)
         n_problems = int(need_tokens / 45 * 1.05) + 1000  # ~49 tokens per document
     log.info("data: generating %d train problems (seed %d)", n_problems, preset.data_seed)
-    problems = arith.generate("train", n_problems, preset.data_seed)
+    problems = arith.generate("train", n_problems, preset.data_seed,
+                              mix=preset.arith_mix)  # type: ignore[arg-type]
     texts = [training_text(p["question"], p["answer"]) for p in problems]
     tokenizer = T.train_tokenizer(texts[:20_000], preset.vocab_size)
     tokenizer.save_pretrained(tok_dir)
@@ -266,8 +293,11 @@ def stage_train(preset: Preset, work: Path, threads: int) -> list[dict[str, obje
 
 def harness_argv(ckpt: str, out: Path, preset: Preset, tasks_dir: str) -> list[str]:
     """The exact ``lm_eval`` command line that evaluates one checkpoint."""
-    meta = {"n_samples": preset.n_samples, "max_gen_toks": preset.max_gen_toks,
-            "arith_test_size": preset.test_size}
+    meta: dict[str, object] = {"n_samples": preset.n_samples,
+                               "max_gen_toks": preset.max_gen_toks,
+                               "arith_test_size": preset.test_size}
+    if preset.arith_mix != "v2":
+        meta["arith_mix"] = preset.arith_mix
     return [
         "run", "--model", "hf",
         "--model_args", f"pretrained={ckpt},dtype=float32",

@@ -5,7 +5,8 @@
   (``train.jsonl`` + ``test.jsonl``) when the environment variable
   ``LM_EVAL_SCALING_GSM8K_DIR`` or ``--metadata '{"gsm8k_dir": ...}'`` names a directory.
 * :func:`load_arith` -- the synthetic problems of :mod:`lm_eval_scaling.arith`
-  (``--metadata`` keys ``arith_train_size``, ``arith_test_size``, ``arith_seed``).
+  (``--metadata`` keys ``arith_train_size``, ``arith_test_size``, ``arith_seed``,
+  ``arith_mix``).
 * :func:`process_docs` / :func:`process_docs_annotated` -- add ``problem_id`` (the
   index in the split, as in the GSM8K test split), ``final_answer`` and ``solution``
   (the reference solution with ``<<48/2=24>>`` calculator annotations removed, or kept).
@@ -86,9 +87,12 @@ def load_arith(**metadata: Any) -> datasets.DatasetDict:
     train_size = int_option(metadata, "arith_train_size", arith.TRAIN_SIZE, minimum=0)
     test_size = int_option(metadata, "arith_test_size", arith.TEST_SIZE, minimum=1)
     seed = int_option(metadata, "arith_seed", arith.SEED)
+    mix = metadata.get("arith_mix") or "v2"
+    if mix not in arith.MIXES:
+        raise InputError(f"--metadata arith_mix: expected one of {arith.MIXES} (got {mix!r})")
     return datasets.DatasetDict({
-        "train": datasets.Dataset.from_list(arith.generate("train", train_size, seed)),
-        "test": datasets.Dataset.from_list(arith.generate("test", test_size, seed)),
+        "train": datasets.Dataset.from_list(arith.generate("train", train_size, seed, mix=mix)),
+        "test": datasets.Dataset.from_list(arith.generate("test", test_size, seed, mix=mix)),
     })
 
 
