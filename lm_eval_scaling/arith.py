@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -149,24 +149,8 @@ def _draw_skeleton(rng: random.Random) -> list[_Step]:
     else:
         x = _operand(rng, 0.6, 50)
         steps.append(_Step("start", 0, x, x))  # the starting count: not an operation
-    while _count_ops(steps) < n_ops:
-        extra: list[_Op] = ["times"] if x <= 20 else []
-        choices: list[_Op] = ["gain", "gain", "loss", "loss", *extra]
-        op = rng.choice(choices)
-        if op == "gain":
-            b = _operand(rng, 0.7, 30)
-            y = x + b
-        elif op == "loss":
-            if x < 3:
-                continue
-            b = rng.randint(1, min(x - 1, 30))
-            y = x - b
-        else:
-            b = rng.choice((2, 3))
-            y = x * b
-        steps.append(_Step(op, x, b, y))
-        x = y
-    return steps
+    return _add_operations(rng, steps, x, n_ops, times_below=20, loss_cap=30,
+                           gain=lambda: _operand(rng, 0.7, 30))
 
 
 _WIDE_RANGES: tuple[tuple[int, int], ...] = ((2, 9), (10, 99), (100, 999))
@@ -187,16 +171,26 @@ def _draw_wide_skeleton(rng: random.Random) -> list[_Step]:
     else:
         x = rng.randint(lo, hi)
         steps.append(_Step("start", 0, x, x))
+    return _add_operations(
+        rng, steps, x, n_ops, times_below=333, loss_cap=hi,
+        gain=lambda: rng.randint(lo, hi) if rng.random() < 0.6 else rng.randint(2, 9))
+
+
+def _add_operations(rng: random.Random, steps: list[_Step], x: int, n_ops: int, *,
+                    times_below: int, loss_cap: int, gain: Callable[[], int]) -> list[_Step]:
+    """Append gain/loss/times steps to ``steps`` (current count ``x``) until it has ``n_ops``
+    operations; ``times`` only while ``x <= times_below``, losses of at most ``loss_cap``."""
     while _count_ops(steps) < n_ops:
-        extra: list[_Op] = ["times"] if x <= 333 else []
-        op = rng.choice(["gain", "gain", "loss", "loss", *extra])
+        extra: list[_Op] = ["times"] if x <= times_below else []
+        choices: list[_Op] = ["gain", "gain", "loss", "loss", *extra]
+        op = rng.choice(choices)
         if op == "gain":
-            b = rng.randint(lo, hi) if rng.random() < 0.6 else rng.randint(2, 9)
+            b = gain()
             y = x + b
         elif op == "loss":
             if x < 3:
                 continue
-            b = rng.randint(1, min(x - 1, hi))
+            b = rng.randint(1, min(x - 1, loss_cap))
             y = x - b
         else:
             b = rng.choice((2, 3))
