@@ -7,9 +7,12 @@ where the answer is a short plain step-by-step solution (one line per operation,
     >>> generate("test", 1, SEED)[0]["answer"]          # doctest: +SKIP
     'Ava has 6 * 7 = 42 shells.\\nShe has 42 + 15 = 57 shells.\\n#### 57'
 
-Difficulty is tuned for models of ~1e4-1e6 parameters and graded: 1-3 operations
-(``+``, ``-``, ``*``; 50/30/20 %), mostly one-digit and some two-digit operands, never a
-negative intermediate, so that pass rates rise gradually rather than all at once.
+Difficulty is tuned for models of ~1e4-1e6 parameters and graded, never a negative
+intermediate.  Two mixes (:data:`MIXES`): ``"wide"`` (the default, :data:`DEFAULT_MIX`; the
+built-in tiny ladder's problems): 1-4 operations crossed with 1-, 2- or 3-digit numbers, so
+that per-problem pass rates switch on at many different computes and few answers can be
+guessed; ``"v2"`` (the default before 2026-11): 1-3 operations (``+``, ``-``, ``*``;
+50/30/20 %), mostly one-digit and some two-digit operands.
 
 Determinism and disjointness
     A problem is drawn from its *skeleton* (the start, the operations and their
@@ -33,6 +36,7 @@ from typing import Literal
 from .errors import InputError
 
 __all__ = [
+    "DEFAULT_MIX",
     "MIXES",
     "SEED",
     "SPLITS",
@@ -47,11 +51,13 @@ __all__ = [
 
 Split = Literal["train", "test"]
 SPLITS: tuple[Split, ...] = ("train", "test")
-#: Difficulty mixes: ``"v2"`` (default, the committed tiny ladder's problems) and ``"wide"``
-#: (1-4 operations, operands of 1, 2 or 3 digits: a wider, smoother spread of difficulty
-#: and few guessable answers; solutions up to ~90 tokens).
+#: Difficulty mixes: ``"wide"`` (1-4 operations, operands of 1, 2 or 3 digits: a wide,
+#: smooth spread of difficulty and few guessable answers; solutions up to ~90 tokens) and
+#: ``"v2"`` (1-3 operations, mostly one-digit operands; the default before 2026-11).
 Mix = Literal["v2", "wide"]
 MIXES: tuple[Mix, ...] = ("v2", "wide")
+#: The mix of the harness tasks and of the committed tiny ladder (``lm_eval_scaling/data``).
+DEFAULT_MIX: Mix = "wide"
 
 #: Default number of test problems the harness task evaluates.
 TEST_SIZE = 100
@@ -88,7 +94,7 @@ class _Step:
     result: int
 
 
-def generate(split: str, n: int, seed: int, *, mix: Mix = "v2") -> list[dict[str, str]]:
+def generate(split: str, n: int, seed: int, *, mix: Mix = DEFAULT_MIX) -> list[dict[str, str]]:
     """``n`` distinct problems of ``split`` (``"train"`` or ``"test"``), deterministic in ``seed``.
 
     Each problem is ``{"question": str, "answer": str}`` with the answer ending in

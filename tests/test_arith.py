@@ -66,8 +66,9 @@ def test_defaults_are_sane() -> None:
     assert isinstance(arith.SEED, int)
 
 
-def test_format_and_answers_are_correct() -> None:
-    problems = arith.generate("test", arith.TEST_SIZE, arith.SEED)
+@pytest.mark.parametrize("mix", arith.MIXES)
+def test_format_and_answers_are_correct(mix: arith.Mix) -> None:
+    problems = arith.generate("test", arith.TEST_SIZE, arith.SEED, mix=mix)
     assert len(problems) == arith.TEST_SIZE
     for p in problems:
         assert set(p) == {"question", "answer"}
@@ -78,18 +79,20 @@ def test_format_and_answers_are_correct() -> None:
         assert _question_value(p["question"]) == final
 
 
-def test_deterministic_and_prefix_stable() -> None:
-    a = arith.generate("train", 300, 7)
-    b = arith.generate("train", 300, 7)
-    c = arith.generate("train", 100, 7)
+@pytest.mark.parametrize("mix", arith.MIXES)
+def test_deterministic_and_prefix_stable(mix: arith.Mix) -> None:
+    a = arith.generate("train", 300, 7, mix=mix)
+    b = arith.generate("train", 300, 7, mix=mix)
+    c = arith.generate("train", 100, 7, mix=mix)
     assert a == b
     assert a[:100] == c
-    assert arith.generate("train", 300, 8) != a
+    assert arith.generate("train", 300, 8, mix=mix) != a
 
 
-def test_train_and_test_disjoint() -> None:
-    test = arith.generate("test", 500, arith.SEED)
-    train = arith.generate("train", 20_000, 3)
+@pytest.mark.parametrize("mix", arith.MIXES)
+def test_train_and_test_disjoint(mix: arith.Mix) -> None:
+    test = arith.generate("test", 500, arith.SEED, mix=mix)
+    train = arith.generate("train", 20_000, 3, mix=mix)
     test_q = {p["question"] for p in test}
     assert len(test_q) == 500  # unique within a split
     assert not test_q & {p["question"] for p in train}
@@ -102,8 +105,8 @@ def test_train_and_test_disjoint() -> None:
     assert not {arithmetic(p) for p in test} & {arithmetic(p) for p in train}
 
 
-def test_difficulty_mix() -> None:
-    problems = arith.generate("train", 5000, 0)
+def test_v2_difficulty_mix() -> None:
+    problems = arith.generate("train", 5000, 0, mix="v2")
     steps = [p["answer"].count("\n") for p in problems]
     # 1 to 3 operations, every count well represented
     for k in (1, 2, 3):
@@ -116,9 +119,10 @@ def test_difficulty_mix() -> None:
 
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(-(2**40), 2**40), n=st.integers(0, 40),
-       split=st.sampled_from(arith.SPLITS))
-def test_any_seed_gives_valid_distinct_problems(seed: int, n: int, split: str) -> None:
-    problems = arith.generate(split, n, seed)
+       split=st.sampled_from(arith.SPLITS), mix=st.sampled_from(arith.MIXES))
+def test_any_seed_gives_valid_distinct_problems(seed: int, n: int, split: str,
+                                                mix: arith.Mix) -> None:
+    problems = arith.generate(split, n, seed, mix=mix)
     assert len(problems) == n
     assert len({p["question"] for p in problems}) == n
     for p in problems:
@@ -134,22 +138,34 @@ def test_bad_arguments(split: object, n: object, seed: object) -> None:
         arith.generate(split, n, seed)  # type: ignore[arg-type]
 
 
-def test_v2_problems_are_the_ones_the_committed_ladder_was_evaluated_on() -> None:
-    # lm_eval_scaling/data/tiny_ladder was evaluated on these exact problems; any change to
-    # the default mix would silently detach the committed counts from their questions.
+WIDE_DIGEST = "b14adbedc29fc73d184763daf2434b0f6557eb975c9dd8aee423ae4e341ac285"
+
+
+def _digest(problems: list[dict[str, str]]) -> str:
     import hashlib
     import json
 
-    digest = hashlib.sha256(json.dumps(arith.generate("test", arith.TEST_SIZE, arith.SEED),
-                                       sort_keys=True).encode()).hexdigest()
-    assert digest == "ae4978f5916be6b9c546ed7df3f8f3cd9162f14ca8536e8bf467d47c04bd8f5f"
-    assert arith.generate("test", 30, 3) == arith.generate("test", 30, 3, mix="v2")
+    return hashlib.sha256(json.dumps(problems, sort_keys=True).encode()).hexdigest()
+
+
+def test_problems_are_the_ones_the_committed_ladders_were_evaluated_on() -> None:
+    # Regression pins (digests recorded when the ladders were built): the built-in ladder
+    # (lm_eval_scaling/data/tiny_ladder, mix "wide") and the earlier experiments (mix "v2",
+    # examples/tiny_ladder/experiments) were evaluated on these exact test problems; any
+    # change to the generator would silently detach the committed counts from their questions.
+    wide = arith.generate("test", arith.TEST_SIZE, arith.SEED, mix="wide")
+    assert _digest(wide) == WIDE_DIGEST
+    v2 = arith.generate("test", arith.TEST_SIZE, arith.SEED, mix="v2")
+    assert _digest(v2) == "ae4978f5916be6b9c546ed7df3f8f3cd9162f14ca8536e8bf467d47c04bd8f5f"
+    # the harness default is the built-in ladder's mix
+    assert arith.DEFAULT_MIX == "wide"
+    assert arith.generate("test", 30, 3) == arith.generate("test", 30, 3, mix="wide")
 
 
 def test_wide_mix_spreads_length_and_magnitude() -> None:
     problems = arith.generate("test", 400, arith.SEED, mix="wide")
     assert problems == arith.generate("test", 400, arith.SEED, mix="wide")
-    assert problems[:50] != arith.generate("test", 50, arith.SEED)
+    assert problems[:50] != arith.generate("test", 50, arith.SEED, mix="v2")
     n_steps, biggest = [], []
     for p in problems:
         assert _check_solution(p) == _question_value(p["question"])

@@ -41,8 +41,9 @@ def test_group_members_and_defaults() -> None:
     assert "top_k" not in gen and "top_p" not in gen and "seed" not in gen
     assert "\n\n" in gen["until"] and "Question:" in gen["until"]
     assert passk.config.num_fewshot == 5 and tasks["arith_passk"].config.num_fewshot == 0
-    for task in tasks.values():
-        assert task.VERSION == 1.0
+    # arith 2.0: its default problem mix became "wide"
+    assert {name: task.VERSION for name, task in tasks.items()} == {
+        "gsm8k_passk": 1.0, "gsm8k_gold_loglik": 1.0, "arith_passk": 2.0, "arith_gold_loglik": 2.0}
     assert tasks["gsm8k_gold_loglik"].OUTPUT_TYPE == "loglikelihood"
 
 

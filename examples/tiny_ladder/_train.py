@@ -288,9 +288,12 @@ def train_run(
             loss = _step(model, opt, x, y, lr_at(plan, step))
             step += 1
             bar.update(1)
-        branch_model, branch_opt = copy.deepcopy(model), None
+        branch_model = copy.deepcopy(model)
         branch_opt = _optimizer(branch_model, plan)
-        branch_opt.load_state_dict(opt.state_dict())
+        # a deep copy: Optimizer.load_state_dict keeps the very tensors it is given (same
+        # dtype and device), so without it the branch's steps would update the main run's
+        # Adam moments and step count, and a checkpoint would depend on the other budgets
+        branch_opt.load_state_dict(copy.deepcopy(opt.state_dict()))
         b_loss = loss
         for s in range(fork, target):
             x, y = _batch(ids_t, lab_t, s, plan.batch_rows)

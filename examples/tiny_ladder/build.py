@@ -1,17 +1,24 @@
 """Build the tiny-ladder default input from nothing, on CPU.
 
-    python examples/tiny_ladder/build.py                 # everything (~30-45 min on 2 cores)
-    python examples/tiny_ladder/build.py --preset long   # experiment: 1.2M -> 12M tokens per size
-    python examples/tiny_ladder/build.py --preset wide   # experiment: "wide" difficulty mix
+    python examples/tiny_ladder/build.py                 # everything (~25-30 min on 2 cores)
     python examples/tiny_ladder/build.py --preset toy    # seconds: a smoke test of every stage
+    python examples/tiny_ladder/build.py --preset wide   # an experiment (see below)
 
-Presets: ``full`` (default; the committed tables): 4 sizes, 3 -> 24 tokens per
-non-embedding parameter.  ``long`` (experiment, tables under its work dir, not
-committed): 3 sizes, every size on 1.2M -> 12M tokens; see docs/tiny_ladder.md for
-how both fare on the acceptance check.  ``wide`` (experiment, not committed): the
-``arith`` generator's ``mix="wide"`` problems (1-4 operations x 1-3 digit numbers, also
-used for evaluation through ``--metadata arith_mix``), 4 sizes at 10 -> 80 tokens per
-non-embedding parameter, sequences of 160 tokens, ``max_gen_toks`` 96.
+Presets (docs/tiny_ladder.md compares them on the acceptance check):
+
+* ``full`` (default; the committed tables in ``lm_eval_scaling/data/tiny_ladder``): the
+  ``arith`` generator's ``"wide"`` mix (1-4 operations x 1-3 digit numbers, the harness
+  default), 4 sizes x 5 annealed checkpoints at 20 -> 80 tokens per non-embedding
+  parameter, sequences of 160 tokens, ``max_gen_toks`` 96.
+* ``full-seed1``: ``full`` with another initialisation seed (seed-to-seed variation).
+* ``wide`` (experiment): the same mix and sizes, 4 checkpoints at 10 -> 80 tokens/param.
+* ``narrow`` (the default until 2026-11): the ``"v2"`` mix (1-3 operations, mostly
+  one-digit numbers), 4 sizes (up to 200K) at 3 -> 24 tokens per parameter.
+* ``long`` (experiment): the ``"v2"`` mix, 3 sizes, every size on 1.2M -> 12M tokens.
+* ``toy``: two 1-layer models, seconds; for tests.
+
+Experiments write their tables to ``<work-dir>/tables``; copies of the ones discussed in the
+docs are kept in ``experiments/<preset>/``.
 
 Stages (each resumable: finished pieces under ``--work-dir`` are reused):
 
@@ -95,7 +102,31 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
+    # the default (the committed tables): the "wide" difficulty mix (1-4 operations x 1-3
+    # digit numbers), so that pass@1 is a mixture of many per-problem transitions; 4 sizes,
+    # 5 annealed checkpoints each at 20 -> 80 tokens per non-embedding parameter
     "full": Preset(
+        sizes=(
+            T.ModelSize("arith-25k", hidden=32, layers=2, heads=2),
+            T.ModelSize("arith-55k", hidden=48, layers=2, heads=3),
+            T.ModelSize("arith-100k", hidden=64, layers=2, heads=4),
+            T.ModelSize("arith-150k", hidden=80, layers=2, heads=5),
+        ),
+        batch_rows=(16, 16, 16, 16),
+        lrs=(4e-3, 3.5e-3, 3e-3, 3e-3),
+        tokens_per_param_max=80.0,
+        tokens_per_param_min=20.0,
+        checkpoints=5,
+        warmup_steps=100,
+        seq_len=160,
+        max_gen_toks=96,
+        arith_mix="wide",
+        # fixed (= what the largest budget needs) so that a rebuild reproduces the data
+        train_problems=187_845,
+    ),
+    # the default until 2026-11 (history; docs/tiny_ladder.md): the "v2" mix, 3 -> 24
+    # tokens per non-embedding parameter; pass@1 sits at a floor, then jumps at the top
+    "narrow": Preset(
         sizes=(
             T.ModelSize("arith-25k", hidden=32, layers=2, heads=2),
             T.ModelSize("arith-55k", hidden=48, layers=2, heads=3),
@@ -167,6 +198,9 @@ PRESETS: dict[str, Preset] = {
         eval_batch_size=16,
     ),
 }
+#: the default ladder with another initialisation seed (same data, schedule and evaluation):
+#: how much of a backtest's error is seed noise
+PRESETS["full-seed1"] = replace(PRESETS["full"], train_seed=1)
 
 
 # --------------------------------------------------------------------------- stage 1: data
@@ -296,8 +330,7 @@ def harness_argv(ckpt: str, out: Path, preset: Preset, tasks_dir: str) -> list[s
     meta: dict[str, object] = {"n_samples": preset.n_samples,
                                "max_gen_toks": preset.max_gen_toks,
                                "arith_test_size": preset.test_size}
-    if preset.arith_mix != "v2":
-        meta["arith_mix"] = preset.arith_mix
+    meta["arith_mix"] = preset.arith_mix  # always explicit: independent of the task default
     return [
         "run", "--model", "hf",
         "--model_args", f"pretrained={ckpt},dtype=float32",
@@ -465,7 +498,7 @@ def build(preset_name: str, work: Path, out_dir: Path, stages: Sequence[Stage], 
                          lrs=tuple(preset.lrs[i] for i in idx))
     work.mkdir(parents=True, exist_ok=True)
     meta_path = work / "build_times.json"
-    times: dict[str, float] = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    times = _add_time(meta_path, None, 0.0)
     data_info: dict[str, object] = {}
     records: list[dict[str, object]] = []
     for stage in STAGES:
@@ -484,9 +517,27 @@ def build(preset_name: str, work: Path, out_dir: Path, stages: Sequence[Stage], 
             meta = _metadata(preset_name, preset, work, data_info, records or _records(work, preset),
                              times, summary, note)
             (out_dir / "metadata.json").write_text(json.dumps(meta, indent=1) + "\n")
-        times[stage] = times.get(stage, 0.0) + (time.perf_counter() - t0)
-        meta_path.write_text(json.dumps(times, indent=1))
+        times = _add_time(meta_path, stage, time.perf_counter() - t0)
         log.info("stage %s: %.0fs", stage, time.perf_counter() - t0)
+    return times
+
+
+def _add_time(path: Path, stage: str | None, seconds: float) -> dict[str, float]:
+    """Add ``seconds`` to ``stage`` in the JSON file ``path``; return its new content.
+
+    Read, added to and rewritten under an exclusive lock, so that build processes running
+    in parallel on one work dir (``--only``) add up instead of overwriting each other.
+    """
+    import fcntl
+
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        times: dict[str, float] = json.loads(path.read_text()) if path.exists() else {}
+        if stage is not None:
+            times[stage] = times.get(stage, 0.0) + seconds
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(times, indent=1))
+            tmp.replace(path)
     return times
 
 
@@ -536,8 +587,9 @@ def _metadata(preset_name, preset, work, data_info, records, times, summary,
             "wall_s": evals},
         "wall_s": times,
         "wall_s_note": "wall_s: elapsed seconds per stage, summed over build.py invocations "
-                       "(resumed builds add up); train_wall_s_total: sum of the per-size "
-                       "training times; eval_worker_s_total: sum of the per-checkpoint lm_eval "
+                       "(resumed builds add up, and so do processes run in parallel with "
+                       "--only, so a sum can exceed the elapsed time); train_wall_s_total: "
+                       "sum of the per-size training times; eval_worker_s_total: sum of the per-checkpoint lm_eval "
                        "times (divide by the number of workers for elapsed time)",
         "train_wall_s_total": sum(r["train_wall_s"] for r in runs.values()),
         "eval_worker_s_total": sum(evals.values()),
@@ -551,8 +603,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--preset", choices=sorted(PRESETS), default="full")
     ap.add_argument("--work-dir", type=Path, default=None,
-                    help="weights, data, harness outputs (default: _work here for 'full', "
-                         "_work/<preset> otherwise: presets share size names)")
+                    help="weights, data, harness outputs (default: _work/<preset> here; presets "
+                         "share size names, so never point two presets at one work dir)")
     ap.add_argument("--out-dir", type=Path, default=None,
                     help="where the tables go (default: this directory for 'full', "
                          "<work-dir>/tables otherwise)")
@@ -571,8 +623,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     bad = [s for s in stages if s not in STAGES]
     if bad:
         ap.error(f"unknown stage(s) {bad}; choose from {STAGES}")
-    work_dir = args.work_dir or (HERE / "_work" if args.preset == "full"
-                                 else HERE / "_work" / args.preset)
+    work_dir = args.work_dir or HERE / "_work" / args.preset
     out_dir = args.out_dir or (TABLES if args.preset == "full" else work_dir / "tables")
     t0 = time.perf_counter()
     only = tuple(s for s in args.only.split(",") if s)

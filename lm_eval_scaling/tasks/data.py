@@ -87,7 +87,7 @@ def load_arith(**metadata: Any) -> datasets.DatasetDict:
     train_size = int_option(metadata, "arith_train_size", arith.TRAIN_SIZE, minimum=0)
     test_size = int_option(metadata, "arith_test_size", arith.TEST_SIZE, minimum=1)
     seed = int_option(metadata, "arith_seed", arith.SEED)
-    mix = metadata.get("arith_mix") or "v2"
+    mix = metadata.get("arith_mix") or arith.DEFAULT_MIX
     if mix not in arith.MIXES:
         raise InputError(f"--metadata arith_mix: expected one of {arith.MIXES} (got {mix!r})")
     return datasets.DatasetDict({
