@@ -305,6 +305,39 @@ def test_committed_tables_validate_and_agree() -> None:
     assert math.isclose(meta["settings"]["tokens_per_param_max"], 80.0)
 
 
+SEED1_DIR = ROOT / "examples" / "tiny_ladder" / "experiments" / "full-seed1"
+
+
+@pytest.mark.skipif(not _committed() or not SEED1_DIR.exists(), reason="tables not built")
+def test_acceptance_pools_seed_replicates(tmp_path: Path) -> None:
+    import shutil
+
+    from lm_eval_scaling.aggregate import passk_table
+
+    A = _load("acceptance")
+    counts, gold, _ = A.pool([LADDER_DIR, SEED1_DIR])
+    c0, g0, _ = A.load(LADDER_DIR)
+    c1, g1, _ = A.load(SEED1_DIR)
+    assert len(counts) == len(c0) and (counts["num_samples"] == 2 * c0["num_samples"].iloc[0]).all()
+    key = ["model", "revision"]
+    p = [passk_table(c, [1], ci=None).set_index(key)["pass_at_k"] for c in (counts, c0, c1)]
+    # equal samples per replicate: pooled pass@1 is the mean of the replicates' pass@1
+    np.testing.assert_allclose(p[0], ((p[1] + p[2]) / 2).reindex(p[0].index), rtol=1e-12)
+    lp = gold.set_index(key + ["problem_id"])["gold_logprob"]
+    mean = (g0.set_index(key + ["problem_id"])["gold_logprob"]
+            + g1.set_index(key + ["problem_id"])["gold_logprob"]) / 2
+    np.testing.assert_allclose(lp, mean.reindex(lp.index))
+    # replicates of different ladders are refused, naming the file
+    other = tmp_path / "other"
+    shutil.copytree(SEED1_DIR, other)
+    lad = (other / "ladder.csv").read_text().splitlines()
+    head, row = lad[0].split(","), lad[1].split(",")
+    row[head.index("tokens")] = str(int(row[head.index("tokens")]) + 1)
+    (other / "ladder.csv").write_text("\n".join([lad[0], ",".join(row), *lad[2:]]) + "\n")
+    with pytest.raises(SystemExit, match="ladder.csv"):
+        A.pool([LADDER_DIR, other])
+
+
 # --------------------------------------------------------------------------- end to end
 
 

@@ -1,6 +1,7 @@
 """Acceptance check of the committed tiny ladder (issue 7): law fit quality and a backtest.
 
     python examples/tiny_ladder/acceptance.py [--ks 1,4,16,64] [-o acceptance.json]
+    python examples/tiny_ladder/acceptance.py --pool DIR DIR ...   # replicates (seeds) pooled
 
 1. Fits the compute law ``-log pass@k = E0 + C0 * C^-alpha`` on every checkpoint
    (``lm_eval_scaling.fit.fit_table``) and reports parameters, R^2 (log space) and residuals.
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 TABLES = HERE.parents[1] / "lm_eval_scaling" / "data" / "tiny_ladder"
@@ -30,15 +32,53 @@ log = logging.getLogger("tiny_ladder.acceptance")
 THRESHOLD = 0.35
 
 
-def run(tables: Path, ks: Sequence[int], laws: Sequence[str]) -> dict[str, object]:
-    from lm_eval_scaling.backtesting import backtest
-    from lm_eval_scaling.fit.table import fit_table
+def load(tables: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """counts, gold and ladder of one tables directory (validated by the package readers)."""
     from lm_eval_scaling.ladder import load_ladder
     from lm_eval_scaling.tables import read_counts, read_gold
 
-    counts = read_counts(tables / "counts.csv")
-    gold = read_gold(tables / "gold.csv")
-    ladder = load_ladder(str(tables / "ladder.csv"))
+    return (read_counts(tables / "counts.csv"), read_gold(tables / "gold.csv"),
+            load_ladder(str(tables / "ladder.csv")))
+
+
+def pool(dirs: Sequence[Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Replicates of one ladder (e.g. ``full`` and ``full-seed1``) pooled per checkpoint.
+
+    Counts are summed per (model, revision, task, problem): with equal samples per replicate,
+    pass@1 of the pool is exactly the mean of the replicates' pass@1 (for k > 1 it is pass@k
+    of their mixture, not the mean of their pass@k).  gold_logprob is averaged.  The
+    replicates must have the same checkpoints (with the same parameters and tokens) and
+    the same problems; anything else is refused.
+    """
+    loaded = [load(d) for d in dirs]
+    key = ["model", "revision"]
+    first_ladder = loaded[0][2].sort_values(key).reset_index(drop=True)
+    for d, (counts, gold, ladder) in zip(dirs, loaded):
+        lad = ladder.sort_values(key).reset_index(drop=True)
+        cols = ["model", "revision", "parameters", "tokens"]
+        if not lad[cols].equals(first_ladder[cols]):
+            raise SystemExit(f"{d / 'ladder.csv'}: checkpoints differ from {dirs[0] / 'ladder.csv'}")
+    pkey = ["model", "revision", "task", "problem_id"]
+    for name, idx in (("counts.csv", 0), ("gold.csv", 1)):
+        ref = set(map(tuple, loaded[0][idx][pkey].to_numpy()))
+        for d, tables in zip(dirs[1:], loaded[1:]):
+            if set(map(tuple, tables[idx][pkey].to_numpy())) != ref:
+                raise SystemExit(f"{d / name}: (checkpoint, task, problem) rows differ from "
+                                 f"{dirs[0] / name}")
+    counts = (pd.concat([c for c, _, _ in loaded])
+              .groupby(pkey, as_index=False)[["num_samples", "num_correct"]].sum())
+    gold = (pd.concat([g for _, g, _ in loaded])
+            .groupby(pkey, as_index=False)
+            .agg(gold_logprob=("gold_logprob", "mean"), gold_bytes=("gold_bytes", "first")))
+    return counts, gold, loaded[0][2]
+
+
+def run(tables: Path | tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], ks: Sequence[int],
+        laws: Sequence[str]) -> dict[str, object]:
+    from lm_eval_scaling.backtesting import backtest
+    from lm_eval_scaling.fit.table import fit_table
+
+    counts, gold, ladder = load(tables) if isinstance(tables, Path) else tables
     fits = fit_table(counts, ladder, laws=list(laws), ks=list(ks), gold=gold)
     fit_rows = []
     for f in fits:
@@ -85,13 +125,16 @@ def _finite(obj: object) -> object:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tables", type=Path, default=TABLES)
+    ap.add_argument("--pool", type=Path, nargs="+", default=None, metavar="DIR",
+                    help="tables directories of replicates of one ladder (e.g. seeds), pooled "
+                         "per checkpoint (see pool()); replaces --tables")
     ap.add_argument("--ks", default="1,4,16,64")
     ap.add_argument("--laws", default="compute,params_tokens,gold")
     ap.add_argument("-o", "--output", type=Path, default=None)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     ks = [int(k) for k in args.ks.split(",")]
-    res = run(args.tables, ks, args.laws.split(","))
+    res = run(pool(args.pool) if args.pool else args.tables, ks, args.laws.split(","))
     for f in res["fits"]:
         log.info("fit %-14s k=%-3d R2=%.3f rms_resid=%.3f converged=%s %s", f["law"], f["k"],
                  f["r_squared"], f["rms_residual"], f["converged"],

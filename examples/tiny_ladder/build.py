@@ -10,7 +10,8 @@ Presets (docs/tiny_ladder.md compares them on the acceptance check):
   ``arith`` generator's ``"wide"`` mix (1-4 operations x 1-3 digit numbers, the harness
   default), 4 sizes x 5 annealed checkpoints at 20 -> 80 tokens per non-embedding
   parameter, sequences of 160 tokens, ``max_gen_toks`` 96.
-* ``full-seed1``: ``full`` with another initialisation seed (seed-to-seed variation).
+* ``full-seed1``, ``full-seed2``: ``full`` with other initialisation seeds (seed-to-seed
+  variation).
 * ``wide`` (experiment): the same mix and sizes, 4 checkpoints at 10 -> 80 tokens/param.
 * ``narrow`` (the default until 2026-11): the ``"v2"`` mix (1-3 operations, mostly
   one-digit numbers), 4 sizes (up to 200K) at 3 -> 24 tokens per parameter.
@@ -198,9 +199,10 @@ PRESETS: dict[str, Preset] = {
         eval_batch_size=16,
     ),
 }
-#: the default ladder with another initialisation seed (same data, schedule and evaluation):
+#: the default ladder with other initialisation seeds (same data, schedule and evaluation):
 #: how much of a backtest's error is seed noise
 PRESETS["full-seed1"] = replace(PRESETS["full"], train_seed=1)
+PRESETS["full-seed2"] = replace(PRESETS["full"], train_seed=2)
 
 
 # --------------------------------------------------------------------------- stage 1: data
