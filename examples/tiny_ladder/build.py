@@ -1,6 +1,6 @@
 """Build the tiny-ladder default input from nothing, on CPU.
 
-    python examples/tiny_ladder/build.py                 # everything (~25-30 min on 2 cores)
+    python examples/tiny_ladder/build.py                 # everything (20 min on 2 cores)
     python examples/tiny_ladder/build.py --preset toy    # seconds: a smoke test of every stage
     python examples/tiny_ladder/build.py --preset wide   # an experiment (see below)
 
