@@ -53,7 +53,7 @@ def pool(dirs: Sequence[Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame
     loaded = [load(d) for d in dirs]
     key = ["model", "revision"]
     first_ladder = loaded[0][2].sort_values(key).reset_index(drop=True)
-    for d, (counts, gold, ladder) in zip(dirs, loaded):
+    for d, (_, _, ladder) in zip(dirs[1:], loaded[1:]):
         lad = ladder.sort_values(key).reset_index(drop=True)
         cols = ["model", "revision", "parameters", "tokens"]
         if not lad[cols].equals(first_ladder[cols]):

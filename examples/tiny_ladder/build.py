@@ -102,86 +102,57 @@ class Preset:
     """difficulty mix of the problems (``lm_eval_scaling.arith.MIXES``), train and eval"""
 
 
+_S25K = T.ModelSize("arith-25k", hidden=32, layers=2, heads=2)
+_S55K = T.ModelSize("arith-55k", hidden=48, layers=2, heads=3)
+_S100K = T.ModelSize("arith-100k", hidden=64, layers=2, heads=4)
+
+# the default (the committed tables): the "wide" difficulty mix (1-4 operations x 1-3 digit
+# numbers), so that pass@1 is a mixture of many per-problem transitions; 4 sizes, 5 annealed
+# checkpoints each at 20 -> 80 tokens per non-embedding parameter
+_FULL = Preset(
+    sizes=(_S25K, _S55K, _S100K, T.ModelSize("arith-150k", hidden=80, layers=2, heads=5)),
+    batch_rows=(16, 16, 16, 16),
+    lrs=(4e-3, 3.5e-3, 3e-3, 3e-3),
+    tokens_per_param_max=80.0,
+    tokens_per_param_min=20.0,
+    checkpoints=5,
+    warmup_steps=100,
+    seq_len=160,
+    max_gen_toks=96,
+    arith_mix="wide",
+    # fixed (= what the largest budget needs) so that a rebuild reproduces the data
+    train_problems=187_845,
+)
+# the default until 2026-11 (history; docs/tiny_ladder.md): the "v2" mix, 3 -> 24 tokens per
+# non-embedding parameter; pass@1 sits at a floor, then jumps at the top
+_NARROW = Preset(
+    sizes=(_S25K, _S55K, _S100K, T.ModelSize("arith-200k", hidden=64, layers=4, heads=4)),
+    batch_rows=(8, 12, 16, 24),
+    lrs=(4e-3, 3.5e-3, 3e-3, 3e-3),
+    tokens_per_param_max=24.0,
+    tokens_per_param_min=3.0,
+    checkpoints=5,
+    # fixed (sized for a 400K-parameter size at 24 tokens/parameter, dropped to fit the
+    # time budget) so that a rebuild from nothing reproduces the committed data exactly
+    train_problems=219_041,  # 13.2M packed tokens: `long` sees no problem twice either
+)
+
 PRESETS: dict[str, Preset] = {
-    # the default (the committed tables): the "wide" difficulty mix (1-4 operations x 1-3
-    # digit numbers), so that pass@1 is a mixture of many per-problem transitions; 4 sizes,
-    # 5 annealed checkpoints each at 20 -> 80 tokens per non-embedding parameter
-    "full": Preset(
-        sizes=(
-            T.ModelSize("arith-25k", hidden=32, layers=2, heads=2),
-            T.ModelSize("arith-55k", hidden=48, layers=2, heads=3),
-            T.ModelSize("arith-100k", hidden=64, layers=2, heads=4),
-            T.ModelSize("arith-150k", hidden=80, layers=2, heads=5),
-        ),
-        batch_rows=(16, 16, 16, 16),
-        lrs=(4e-3, 3.5e-3, 3e-3, 3e-3),
-        tokens_per_param_max=80.0,
-        tokens_per_param_min=20.0,
-        checkpoints=5,
-        warmup_steps=100,
-        seq_len=160,
-        max_gen_toks=96,
-        arith_mix="wide",
-        # fixed (= what the largest budget needs) so that a rebuild reproduces the data
-        train_problems=187_845,
-    ),
-    # the default until 2026-11 (history; docs/tiny_ladder.md): the "v2" mix, 3 -> 24
-    # tokens per non-embedding parameter; pass@1 sits at a floor, then jumps at the top
-    "narrow": Preset(
-        sizes=(
-            T.ModelSize("arith-25k", hidden=32, layers=2, heads=2),
-            T.ModelSize("arith-55k", hidden=48, layers=2, heads=3),
-            T.ModelSize("arith-100k", hidden=64, layers=2, heads=4),
-            T.ModelSize("arith-200k", hidden=64, layers=4, heads=4),
-        ),
-        batch_rows=(8, 12, 16, 24),
-        lrs=(4e-3, 3.5e-3, 3e-3, 3e-3),
-        tokens_per_param_max=24.0,
-        tokens_per_param_min=3.0,
-        checkpoints=5,
-        # fixed (sized for a 400K-parameter size at 24 tokens/parameter, dropped to fit the
-        # time budget) so that a rebuild from nothing reproduces the committed data exactly
-        train_problems=219_041,
-    ),
-    # the same data, task and schedule; every size trained on 1.2M -> 12M tokens
-    # (12-470 tokens per non-embedding parameter): algorithmic tasks need far more than
-    # ~20 tokens per parameter before the smaller models learn anything
-    "long": Preset(
-        sizes=(
-            T.ModelSize("arith-25k", hidden=32, layers=2, heads=2),
-            T.ModelSize("arith-55k", hidden=48, layers=2, heads=3),
-            T.ModelSize("arith-100k", hidden=64, layers=2, heads=4),
-        ),
-        batch_rows=(16, 16, 16),
-        lrs=(4e-3, 3.5e-3, 3e-3),
-        tokens_per_param_max=0.0,
-        tokens_per_param_min=0.0,
-        tokens_min=1.2e6,
-        tokens_max=12e6,
-        checkpoints=5,
-        warmup_steps=100,
-        train_problems=219_041,  # 13.2M packed tokens: no problem is seen twice
-    ),
-    # experiment: the "wide" difficulty mix (1-4 operations x 1-3 digit numbers) so that
-    # pass@1 is a mixture of many per-problem transitions; every size at 10 -> 80 tokens
-    # per non-embedding parameter
-    "wide": Preset(
-        sizes=(
-            T.ModelSize("arith-25k", hidden=32, layers=2, heads=2),
-            T.ModelSize("arith-55k", hidden=48, layers=2, heads=3),
-            T.ModelSize("arith-100k", hidden=64, layers=2, heads=4),
-            T.ModelSize("arith-150k", hidden=80, layers=2, heads=5),
-        ),
-        batch_rows=(16, 16, 16, 16),
-        lrs=(4e-3, 3.5e-3, 3e-3, 3e-3),
-        tokens_per_param_max=80.0,
-        tokens_per_param_min=10.0,
-        checkpoints=4,
-        warmup_steps=100,
-        seq_len=160,
-        max_gen_toks=96,
-        arith_mix="wide",
-    ),
+    "full": _FULL,
+    # the default ladder with other initialisation seeds (same data, schedule and
+    # evaluation): how much of a backtest's error is seed noise
+    "full-seed1": replace(_FULL, train_seed=1),
+    "full-seed2": replace(_FULL, train_seed=2),
+    "narrow": _NARROW,
+    # narrow's data, task and schedule; its three smaller sizes, each trained on 1.2M -> 12M
+    # tokens (12-470 tokens per non-embedding parameter): algorithmic tasks need far more
+    # than ~20 tokens per parameter before the smaller models learn anything
+    "long": replace(_NARROW, sizes=_NARROW.sizes[:3], batch_rows=(16, 16, 16),
+                    lrs=_NARROW.lrs[:3], tokens_per_param_max=0.0, tokens_per_param_min=0.0,
+                    tokens_min=1.2e6, tokens_max=12e6, warmup_steps=100),
+    # experiment, the forerunner of full: 4 checkpoints at 10 -> 80 tokens per parameter,
+    # data sized by the largest budget
+    "wide": replace(_FULL, tokens_per_param_min=10.0, checkpoints=4, train_problems=None),
     "toy": Preset(
         sizes=(
             T.ModelSize("toy-a", hidden=16, layers=1, heads=2),
@@ -199,10 +170,6 @@ PRESETS: dict[str, Preset] = {
         eval_batch_size=16,
     ),
 }
-#: the default ladder with other initialisation seeds (same data, schedule and evaluation):
-#: how much of a backtest's error is seed noise
-PRESETS["full-seed1"] = replace(PRESETS["full"], train_seed=1)
-PRESETS["full-seed2"] = replace(PRESETS["full"], train_seed=2)
 
 
 # --------------------------------------------------------------------------- stage 1: data
