@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lm_eval_scaling.backtesting import backtest
-from lm_eval_scaling.ladder import load_ladder
-from lm_eval_scaling.tables import read_counts, read_gold
+from lm_eval_scaling.analysis.backtest import backtest
+from lm_eval_scaling.tables.ladder import load_ladder
+from lm_eval_scaling.tables.schema import read_counts, read_gold
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "pythia_gsm8k"
 KS = sorted({int(v) for v in np.round(np.geomspace(1, 10_000, 25))})  # 24 values

@@ -48,8 +48,8 @@ def main() -> None:
     from lm_eval.tasks import TaskManager
 
     from lm_eval_scaling import arith
-    from lm_eval_scaling.tasks import tasks_dir
-    from lm_eval_scaling.tasks.prompt import format_question
+    from lm_eval_scaling.harness import tasks_dir
+    from lm_eval_scaling.harness.prompt import format_question
 
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:

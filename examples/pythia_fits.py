@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lm_eval_scaling.analysis.fits import fit_table
 from lm_eval_scaling.fit.laws import get_law
-from lm_eval_scaling.fit.table import fit_table
-from lm_eval_scaling.ladder import load_ladder
-from lm_eval_scaling.tables import read_counts, read_gold
+from lm_eval_scaling.tables.ladder import load_ladder
+from lm_eval_scaling.tables.schema import read_counts, read_gold
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[1] / "shared" / "data" / "pythia_gsm8k"

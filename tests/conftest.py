@@ -29,7 +29,7 @@ def _training_lines(limit: int = 2000) -> list[str]:
     import json
 
     from lm_eval_scaling import arith
-    from lm_eval_scaling.tasks.prompt import training_text
+    from lm_eval_scaling.harness.prompt import training_text
 
     lines = [training_text(p["question"], p["answer"]) for p in arith.generate("train", 500, 0)]
     path = GSM8K_DIR / "train.jsonl"

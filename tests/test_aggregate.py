@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from test_passk import exact_pass
 
-from lm_eval_scaling.aggregate import benchmark_pass_at_k, neg_log, passk_table
 from lm_eval_scaling.errors import InputError
-from lm_eval_scaling.tables import read_counts
+from lm_eval_scaling.passk.benchmark import benchmark_pass_at_k, neg_log, passk_table
+from lm_eval_scaling.tables.schema import read_counts
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pythia_gsm8k"
 

@@ -1,4 +1,4 @@
-"""Tests of lm_eval_scaling.allocation: envelope tables of a fitted ladder vs closed forms."""
+"""Tests of lm_eval_scaling.analysis.envelope_tables: envelope tables of a fitted ladder vs closed forms."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from test_backtesting import law_tables  # a ladder whose pass@1 follows a known compute law
 
-from lm_eval_scaling.allocation import envelope_tables
+from lm_eval_scaling.analysis.envelope_tables import envelope_tables
 
 
 def test_envelope_tables_match_closed_forms() -> None:

@@ -1,4 +1,4 @@
-"""Tests of the synthetic arithmetic problem generator (lm_eval_scaling.arith)."""
+"""Tests of the synthetic arithmetic problem generator (lm_eval_scaling.harness.arith)."""
 
 from __future__ import annotations
 

@@ -16,13 +16,13 @@ import pandas as pd
 import pytest
 
 from lm_eval_scaling import backtest
-from lm_eval_scaling.backtesting import BACKTEST_COLUMNS
+from lm_eval_scaling.analysis.backtest import BACKTEST_COLUMNS
 from lm_eval_scaling.cli import main
 from lm_eval_scaling.errors import InputError
 from lm_eval_scaling.fit import fit_law
-from lm_eval_scaling.gold import gold_summary
-from lm_eval_scaling.ladder import load_ladder
-from lm_eval_scaling.tables import read_counts, read_gold
+from lm_eval_scaling.passk.gold import gold_summary
+from lm_eval_scaling.tables.ladder import load_ladder
+from lm_eval_scaling.tables.schema import read_counts, read_gold
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pythia_gsm8k"
 TRUTH = {"E0": 2.0, "C0": 3.0e3, "alpha": 0.22}
@@ -81,7 +81,7 @@ def test_errors_vanish_as_caps_approach_the_target(simulated) -> None:
 
 def test_single_row_equals_an_independent_refit(simulated) -> None:
     counts, ladder, res = simulated
-    from lm_eval_scaling.fit.table import passk_points
+    from lm_eval_scaling.analysis.points import passk_points
 
     pts = passk_points(counts, ladder, ks=[1])
     row = res.rows.sort_values("horizon_oom").iloc[5]

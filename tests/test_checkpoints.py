@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from lm_eval_scaling.checkpoints import checkpoint_name, parse_checkpoint
+from lm_eval_scaling.tables.checkpoints import checkpoint_name, parse_checkpoint
 
 
 @pytest.mark.parametrize(

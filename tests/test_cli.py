@@ -40,8 +40,8 @@ def test_passk_pythia_to_file(tmp_path: Path) -> None:
 
 
 def test_passk_parquet_output_equals_python_api(tmp_path: Path) -> None:
-    from lm_eval_scaling.aggregate import passk_table
-    from lm_eval_scaling.tables import read_counts
+    from lm_eval_scaling.passk.benchmark import passk_table
+    from lm_eval_scaling.tables.schema import read_counts
 
     src = ROOT / "examples" / "simulated" / "counts.csv"
     out = tmp_path / "p.parquet"

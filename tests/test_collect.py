@@ -12,9 +12,9 @@ import pytest
 
 from lm_eval_scaling.cli import main
 from lm_eval_scaling.collect import collect_tables, write_tables
+from lm_eval_scaling.collect.load import load_counts
 from lm_eval_scaling.errors import InputError
-from lm_eval_scaling.inputs import load_counts
-from lm_eval_scaling.tables import read_counts, read_gold
+from lm_eval_scaling.tables.schema import read_counts, read_gold
 
 DATE = "2025-01-02T03-04-05.678901"
 

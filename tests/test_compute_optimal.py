@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
 
 import lm_eval_scaling
-from lm_eval_scaling.compute_optimal import Envelope, envelope, envelope_from_fit
+from lm_eval_scaling.analysis.envelope import Envelope, envelope, envelope_from_fit
 from lm_eval_scaling.errors import InputError, ParameterError
 
 LOG6 = math.log(6.0)
@@ -476,7 +476,7 @@ def test_envelope_from_fit_refuses_bad_input(caplog: pytest.LogCaptureFixture) -
         envelope_from_fit(SimpleNamespace(params=[1, 2, 3]))
     with pytest.raises(InputError, match="mapping"):
         Envelope.from_params([("E0", 1.0)])  # type: ignore[arg-type]
-    with caplog.at_level("WARNING", logger="lm_eval_scaling.compute_optimal"):
+    with caplog.at_level("WARNING", logger="lm_eval_scaling.analysis.envelope"):
         envelope_from_fit(SimpleNamespace(law="params_tokens", params=p, converged=False))
     assert "did not converge" in caplog.text
 

@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lm_eval_scaling.analysis.fits import fit_table
+from lm_eval_scaling.analysis.points import POINTS_COLUMNS, passk_points
 from lm_eval_scaling.cli import main
 from lm_eval_scaling.errors import InputError
-from lm_eval_scaling.fit.table import POINTS_COLUMNS, fit_table, passk_points
-from lm_eval_scaling.ladder import load_ladder
-from lm_eval_scaling.tables import read_counts, read_gold
+from lm_eval_scaling.tables.ladder import load_ladder
+from lm_eval_scaling.tables.schema import read_counts, read_gold
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pythia_gsm8k"
 TRUTH = {"E0": 2.0, "C0": 2.0e3, "alpha": 0.2}

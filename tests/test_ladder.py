@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from lm_eval_scaling.errors import InputError, TableError
-from lm_eval_scaling.ladder import PYTHIA_SIZES, load_ladder
+from lm_eval_scaling.tables.ladder import PYTHIA_SIZES, load_ladder
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pythia_gsm8k"
 

@@ -16,7 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from lm_eval_scaling.compute_optimal import envelope
+from lm_eval_scaling.analysis.envelope import envelope
 from lm_eval_scaling.errors import InputError
 from lm_eval_scaling.fit import fit_law
 from lm_eval_scaling.plots import (

@@ -176,7 +176,7 @@ def test_report_points_carry_the_passk_cis(sim_report: Path) -> None:
 
 def test_default_input_prefers_the_tiny_ladder(monkeypatch: pytest.MonkeyPatch,
                                                tmp_path: Path) -> None:
-    from lm_eval_scaling import report
+    from lm_eval_scaling.report import compute as report
 
     tiny, sim = tmp_path / "tiny", tmp_path / "sim"
     for d in (tiny, sim):
@@ -212,7 +212,7 @@ def test_harness_directories_give_counts_and_gold(monkeypatch: pytest.MonkeyPatc
 
     def fake(run_dirs, **kw):
         calls.append([str(d) for d in run_dirs])
-        from lm_eval_scaling.tables import read_counts, read_gold
+        from lm_eval_scaling.tables.schema import read_counts, read_gold
 
         return collect.CollectResult(counts=read_counts(counts), gold=read_gold(gold),
                                      runs=pd.DataFrame())
@@ -367,7 +367,7 @@ def test_output_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
 def test_report_on_pythia_with_gold_and_backtest(tmp_path: Path) -> None:
     """The full report on the shared Pythia data: every figure drawn, no empty panel, no
     overlapping text; the paper's qualitative findings; the files written."""
-    from lm_eval_scaling._report_figures import build_figures
+    from lm_eval_scaling.report._figures import build_figures
     from tests.test_plots import assert_no_empty_panel, assert_no_text_overlap
 
     inputs = load_report_inputs([PYTHIA / "counts.csv"], ladder=PYTHIA / "ladder.csv",
@@ -398,8 +398,8 @@ def test_report_on_pythia_with_gold_and_backtest(tmp_path: Path) -> None:
 
 
 def test_far_ridge_is_noted() -> None:
-    from lm_eval_scaling.compute_optimal import envelope
-    from lm_eval_scaling.report import _note_far_ridge
+    from lm_eval_scaling.analysis.envelope import envelope
+    from lm_eval_scaling.report.compute import _note_far_ridge
 
     points = pd.DataFrame({"parameters": [1e6, 1e7], "compute": [1e18, 1e19],
                            "user_excluded": [False, False]})

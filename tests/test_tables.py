@@ -9,7 +9,13 @@ import pandas as pd
 import pytest
 
 from lm_eval_scaling.errors import TableError
-from lm_eval_scaling.tables import COUNTS_KEY, concat_tables, read_counts, read_gold, read_ladder
+from lm_eval_scaling.tables.schema import (
+    COUNTS_KEY,
+    concat_tables,
+    read_counts,
+    read_gold,
+    read_ladder,
+)
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pythia_gsm8k"
 

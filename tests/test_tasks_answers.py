@@ -1,4 +1,4 @@
-"""Final-answer extraction (lm_eval_scaling.tasks.answers) on realistic model outputs."""
+"""Final-answer extraction (lm_eval_scaling.harness.answers) on realistic model outputs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lm_eval_scaling.tasks.answers import (
+from lm_eval_scaling.harness.answers import (
     answers_match,
     extract_answer,
     gold_final_answer,

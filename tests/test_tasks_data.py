@@ -1,4 +1,4 @@
-"""Dataset hooks (lm_eval_scaling.tasks.data) and the prompt format (tasks.prompt)."""
+"""Dataset hooks (lm_eval_scaling.harness.data) and the prompt format (tasks.prompt)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from lm_eval_scaling import arith
 from lm_eval_scaling.errors import InputError
-from lm_eval_scaling.tasks import data, prompt
+from lm_eval_scaling.harness import data, prompt
 
 pytest.importorskip("datasets")
 

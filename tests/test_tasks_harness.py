@@ -26,8 +26,8 @@ import pytest
 from lm_eval_scaling import arith
 from lm_eval_scaling.collect import collect_tables
 from lm_eval_scaling.errors import InputError
-from lm_eval_scaling.tasks import tasks_dir
-from lm_eval_scaling.tasks.answers import gold_final_answer, is_correct
+from lm_eval_scaling.harness import tasks_dir
+from lm_eval_scaling.harness.answers import gold_final_answer, is_correct
 
 pytestmark = pytest.mark.slow
 

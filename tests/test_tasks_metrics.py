@@ -1,4 +1,4 @@
-"""process_results hooks and aggregations (lm_eval_scaling.tasks.metrics) against closed forms."""
+"""process_results hooks and aggregations (lm_eval_scaling.harness.metrics) against closed forms."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lm_eval_scaling.tasks.filters import INVALID, ExtractAnswers
-from lm_eval_scaling.tasks.metrics import (
+from lm_eval_scaling.harness.filters import INVALID, ExtractAnswers
+from lm_eval_scaling.harness.metrics import (
     neg_log_gold_prob,
     nll_per_byte,
     passk_ks,

@@ -1,11 +1,11 @@
-"""--metadata options (lm_eval_scaling.tasks.options)."""
+"""--metadata options (lm_eval_scaling.harness.options)."""
 
 from __future__ import annotations
 
 import pytest
 
 from lm_eval_scaling.errors import InputError
-from lm_eval_scaling.tasks.options import SamplingOptions, sampling_options
+from lm_eval_scaling.harness.options import SamplingOptions, sampling_options
 
 
 def test_defaults_keep_yaml_values() -> None:

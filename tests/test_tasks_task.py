@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+import lm_eval_scaling
 from lm_eval_scaling.errors import InputError
-from lm_eval_scaling.tasks import TASK_NAMES, tasks_dir
+from lm_eval_scaling.harness import TASK_NAMES, tasks_dir
 
 lm_eval_tasks = pytest.importorskip("lm_eval.tasks")
 
@@ -111,7 +112,7 @@ def test_every_yaml_ships_in_the_wheel() -> None:
 
     pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
     globs = pyproject["tool"]["setuptools"]["package-data"]["lm_eval_scaling"]
-    package_root = tasks_dir().parent
+    package_root = Path(lm_eval_scaling.__file__).parent
     for path in tasks_dir().iterdir():
         if path.name == "__pycache__":
             continue

@@ -100,7 +100,7 @@ def test_log_spaced_steps() -> None:
 @pytest.fixture(scope="module")
 def tokenizer():
     from lm_eval_scaling import arith
-    from lm_eval_scaling.tasks.prompt import training_text
+    from lm_eval_scaling.harness.prompt import training_text
 
     texts = [training_text(p["question"], p["answer"]) for p in
              arith.generate("train", 300, 0, mix="v2")]
@@ -109,7 +109,7 @@ def tokenizer():
 
 def test_tokenizer_roundtrip_digits_and_prompt_prefix(tokenizer) -> None:
     from lm_eval_scaling import arith
-    from lm_eval_scaling.tasks.prompt import format_question, training_text
+    from lm_eval_scaling.harness.prompt import format_question, training_text
 
     for p in arith.generate("test", 20, 5, mix="v2"):
         text = training_text(p["question"], p["answer"])
@@ -140,7 +140,7 @@ def test_train_run_saves_loadable_annealed_checkpoints(tokenizer, tmp_path: Path
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from lm_eval_scaling import arith
-    from lm_eval_scaling.tasks.prompt import training_text
+    from lm_eval_scaling.harness.prompt import training_text
 
     torch.set_num_threads(1)
     texts = [training_text(p["question"], p["answer"]) for p in
@@ -175,7 +175,7 @@ def test_a_checkpoint_does_not_depend_on_the_other_budgets(tokenizer, tmp_path: 
     from safetensors.torch import load_file
 
     from lm_eval_scaling import arith
-    from lm_eval_scaling.tasks.prompt import training_text
+    from lm_eval_scaling.harness.prompt import training_text
 
     torch.set_num_threads(1)
     texts = [training_text(p["question"], p["answer"]) for p in
@@ -267,8 +267,8 @@ def _committed() -> bool:
 
 @pytest.mark.skipif(not _committed(), reason="tiny ladder tables not built yet")
 def test_committed_tables_validate_and_agree() -> None:
-    from lm_eval_scaling.aggregate import passk_table
-    from lm_eval_scaling.tables import read_counts, read_gold, read_ladder
+    from lm_eval_scaling.passk.benchmark import passk_table
+    from lm_eval_scaling.tables.schema import read_counts, read_gold, read_ladder
 
     counts = read_counts(LADDER_DIR / "counts.csv")
     ladder = read_ladder(LADDER_DIR / "ladder.csv")
@@ -312,7 +312,7 @@ SEED1_DIR = ROOT / "examples" / "tiny_ladder" / "experiments" / "full-seed1"
 def test_acceptance_pools_seed_replicates(tmp_path: Path) -> None:
     import shutil
 
-    from lm_eval_scaling.aggregate import passk_table
+    from lm_eval_scaling.passk.benchmark import passk_table
 
     A = _load("acceptance")
     counts, gold, _ = A.pool([LADDER_DIR, SEED1_DIR])
@@ -350,7 +350,7 @@ def test_toy_build_end_to_end_through_the_harness(tmp_path: Path) -> None:
     rc = B.main(["--preset", "toy", "--work-dir", str(tmp_path / "work"), "--out-dir", str(out),
                  "--workers", "1", "--threads", "1"])
     assert rc == 0
-    from lm_eval_scaling.tables import read_counts, read_gold, read_ladder
+    from lm_eval_scaling.tables.schema import read_counts, read_gold, read_ladder
 
     counts = read_counts(out / "counts.csv")
     ladder = read_ladder(out / "ladder.csv")

@@ -34,8 +34,8 @@ THRESHOLD = 0.35
 
 def load(tables: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """counts, gold and ladder of one tables directory (validated by the package readers)."""
-    from lm_eval_scaling.ladder import load_ladder
-    from lm_eval_scaling.tables import read_counts, read_gold
+    from lm_eval_scaling.tables.ladder import load_ladder
+    from lm_eval_scaling.tables.schema import read_counts, read_gold
 
     return (read_counts(tables / "counts.csv"), read_gold(tables / "gold.csv"),
             load_ladder(str(tables / "ladder.csv")))
@@ -75,8 +75,8 @@ def pool(dirs: Sequence[Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame
 
 def run(tables: Path | tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], ks: Sequence[int],
         laws: Sequence[str]) -> dict[str, object]:
-    from lm_eval_scaling.backtesting import backtest
-    from lm_eval_scaling.fit.table import fit_table
+    from lm_eval_scaling.analysis.backtest import backtest
+    from lm_eval_scaling.analysis.fits import fit_table
 
     counts, gold, ladder = load(tables) if isinstance(tables, Path) else tables
     fits = fit_table(counts, ladder, laws=list(laws), ks=list(ks), gold=gold)

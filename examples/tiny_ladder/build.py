@@ -23,9 +23,9 @@ docs are kept in ``experiments/<preset>/``.
 
 Stages (each resumable: finished pieces under ``--work-dir`` are reused):
 
-1. ``data``   -- synthetic train problems (:func:`lm_eval_scaling.arith.generate`, train
+1. ``data``   -- synthetic train problems (:func:`lm_eval_scaling.harness.arith.generate`, train
    split only) written in exactly the harness prompt format
-   (:func:`lm_eval_scaling.tasks.prompt.training_text`) + EOS; a byte-level BPE
+   (:func:`lm_eval_scaling.harness.prompt.training_text`) + EOS; a byte-level BPE
    tokenizer (single-digit pieces) trained on them; the set tokenised once and packed.
 2. ``train``  -- one GPT-NeoX per size, warmup-stable-decay with a linear cooldown
    branched at every checkpoint budget (see ``_train.py``); each checkpoint saved with
@@ -99,7 +99,7 @@ class Preset:
     """absolute token budgets of the first and last checkpoint, the same for every size
     (overrides ``tokens_per_param_min/max`` when both are set)"""
     arith_mix: str = "v2"
-    """difficulty mix of the problems (``lm_eval_scaling.arith.MIXES``), train and eval"""
+    """difficulty mix of the problems (``lm_eval_scaling.harness.arith.MIXES``), train and eval"""
 
 
 _S25K = T.ModelSize("arith-25k", hidden=32, layers=2, heads=2)
@@ -184,7 +184,7 @@ def stage_data(preset: Preset, work: Path) -> dict[str, object]:
     import numpy as np
 
     from lm_eval_scaling import arith
-    from lm_eval_scaling.tasks.prompt import training_text
+    from lm_eval_scaling.harness.prompt import training_text
 
     out = _docs_path(work)
     tok_dir = work / "data" / "tokenizer"
@@ -323,7 +323,7 @@ def _tasks_dir() -> str:
         return proc.stdout.strip().splitlines()[-1]
     from importlib.resources import files
 
-    path = str(files("lm_eval_scaling") / "task_configs")
+    path = str(files("lm_eval_scaling") / "harness" / "tasks")
     log.warning("`lm-eval-scaling tasks-dir` failed (%s); using %s", proc.stderr.strip()[-200:],
                 path)
     return path
@@ -396,7 +396,7 @@ def stage_tables(preset: Preset, work: Path, records: Sequence[dict[str, object]
     import pandas as pd
 
     from lm_eval_scaling.collect import collect_tables
-    from lm_eval_scaling.tables import read_counts, read_gold, read_ladder
+    from lm_eval_scaling.tables.schema import read_counts, read_gold, read_ladder
 
     by_path = {str(Path(str(r["path"])).resolve()): r for r in records}
     counts_parts, gold_parts = [], []
@@ -537,7 +537,7 @@ def _metadata(preset_name, preset, work, data_info, records, times, summary,
     return {
         "preset": preset_name,
         "note": note,
-        "description": "tiny GPT-NeoX ladder trained on CPU on lm_eval_scaling.arith problems",
+        "description": "tiny GPT-NeoX ladder trained on CPU on lm_eval_scaling.harness.arith problems",
         "settings": {k: v for k, v in asdict(preset).items() if k != "sizes"},
         "sizes": [asdict(s) for s in preset.sizes],
         "data": data_info or json.loads((work / "data" / "data.json").read_text()),

@@ -50,11 +50,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .._io import write_table_file
-    from ..backtesting import backtest
-    from ..inputs import load_counts
-    from ..ladder import load_ladder
-    from ..tables import read_gold
+    from ..analysis.backtest import backtest
+    from ..collect.load import load_counts
+    from ..tables.files import write_table_file
+    from ..tables.ladder import load_ladder
+    from ..tables.schema import read_gold
 
     counts = load_counts(args.inputs)
     ladder = load_ladder(args.ladder, parameters=args.parameters)

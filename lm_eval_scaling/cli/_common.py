@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._io import write_table_file
 from ..errors import InputError
+from ..tables.files import write_table_file
 
 __all__ = ["add_output_argument", "emit_table", "parse_int_list"]
 

@@ -50,10 +50,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
 
-    from .._io import write_table_file
-    from ..allocation import envelope_tables
-    from ..inputs import load_counts
-    from ..ladder import load_ladder
+    from ..analysis.envelope_tables import envelope_tables
+    from ..collect.load import load_counts
+    from ..tables.files import write_table_file
+    from ..tables.ladder import load_ladder
 
     counts = load_counts(args.inputs)
     ladder = load_ladder(args.ladder, parameters=args.parameters)

@@ -114,10 +114,10 @@ def _grid(text: str) -> str | int:
 def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from ..fit.table import fit_table
-    from ..inputs import load_counts
-    from ..ladder import load_ladder
-    from ..tables import read_gold
+    from ..analysis.fits import fit_table
+    from ..collect.load import load_counts
+    from ..tables.ladder import load_ladder
+    from ..tables.schema import read_gold
 
     counts = load_counts(args.inputs)
     ladder = load_ladder(args.ladder, parameters=args.parameters)

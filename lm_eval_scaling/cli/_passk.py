@@ -38,8 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..aggregate import passk_table
-    from ..inputs import load_counts
+    from ..collect.load import load_counts
+    from ..passk.benchmark import passk_table
 
     counts = load_counts(args.inputs)
     table = passk_table(counts, args.k, ci=args.ci or None, n_boot=args.bootstrap,

@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..tasks import tasks_dir
+    from ..harness import tasks_dir
 
     sys.stdout.write(f"{tasks_dir()}\n")
     return 0

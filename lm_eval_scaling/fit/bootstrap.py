@@ -5,12 +5,8 @@ Two flavours:
 * :func:`bootstrap_fit` - where only ``y`` is known: **residual** bootstrap (log
   residuals resampled with replacement and added to the fitted curve) or **parametric**
   (Gaussian log residuals with the fit's residual variance).
-* :func:`problem_bootstrap_ci` (used by ``fit_table(..., bootstrap=B)``) - for pass@k
-  laws: resample the benchmark's *problems* with replacement, recompute every
-  checkpoint's pass@k from the per-problem estimates, refit.  One resample of problem
-  ids is shared by all checkpoints (they were evaluated on the same problems), so the
-  correlation between checkpoints is kept.  The gold covariate (``-log GoldProb``) is
-  held fixed.
+* :func:`refit_many` / :func:`with_ci` - the refits of any set of resampled response
+  vectors (the problem bootstrap of :mod:`lm_eval_scaling.analysis.fits` builds them).
 
 Every refit is warm-started from the point fit.  Replicates are seeded from ``seed``
 (``numpy.random.SeedSequence``) so that results do not depend on the number of worker
@@ -22,22 +18,19 @@ from __future__ import annotations
 
 import logging
 import warnings
-import zlib
-from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from ..errors import FitError, InputError
 
 if TYPE_CHECKING:
     from .result import FitResult
 
-__all__ = ["BootstrapKind", "bootstrap_fit", "problem_bootstrap_ci"]
+__all__ = ["BootstrapKind", "RefitJob", "bootstrap_fit", "check_bootstrap", "refit_many", "with_ci"]
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +41,7 @@ _PARALLEL_MIN_REFITS = 400
 
 
 @dataclass(frozen=True)
-class _Job:
+class RefitJob:
     """Refits of one law on B resampled response vectors (picklable)."""
 
     law: str
@@ -69,7 +62,7 @@ def bootstrap_fit(
     n_jobs: int | None = None,
 ) -> FitResult:
     """``fit`` with percentile CIs from ``n_boot`` residual or parametric bootstrap refits."""
-    _check(n_boot, ci)
+    check_bootstrap(n_boot, ci)
     if kind not in ("residual", "parametric"):
         raise InputError(f"kind must be 'residual' or 'parametric', got {kind!r}")
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))
@@ -86,100 +79,24 @@ def bootstrap_fit(
         sigma = float(np.sqrt(np.sum(r * r) / (n - p)))
         draws = rng.normal(0.0, sigma, size=(n_boot, n))
     ys = tuple(np.exp(log_fitted - d) for d in draws)
-    job = _Job(law=fit.law, k=fit.k, params=dict(fit.params), ys=ys,
+    job = RefitJob(law=fit.law, k=fit.k, params=dict(fit.params), ys=ys,
                covariates={c: np.asarray(v) for c, v in fit.covariates.items()},
                options={"loss": fit.loss, "delta": fit.delta})
-    (samples,) = _run([job], n_jobs)
-    return _with_ci(fit, samples, ci)
-
-
-def problem_bootstrap_ci(
-    fits: Sequence[FitResult],
-    counts: pd.DataFrame,
-    ladder: pd.DataFrame,
-    *,
-    gold: pd.DataFrame | None,
-    ks: Sequence[int],
-    exclude: Sequence[str],
-    policy: str,
-    n_boot: int,
-    ci: float,
-    seed: int,
-    n_jobs: int | None,
-    options: Mapping[str, Any],
-) -> list[FitResult]:
-    """``fits`` (from ``fit_table``) with CIs from a bootstrap over problems."""
-    from .table import COVARIATE_COLUMNS, passk_points
-
-    _check(n_boot, ci)
-    points = passk_points(counts, ladder, ks=ks, gold=gold, exclude=exclude,
-                          policy=policy)  # type: ignore[arg-type]
-    boot = _resampled_passk(counts, np.asarray(ks, dtype=np.int64), points, n_boot, seed)
-    # boot: (B, len(points)) pass@k per replicate, aligned with points' rows
-    jobs = []
-    for fit in fits:
-        spec = fit.spec
-        rows = _rows_of(points, fit)
-        p = boot[:, rows]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            y = np.where((p > 0) & (p < 1), -np.log(p), np.nan)
-        cov = {c: points[COVARIATE_COLUMNS[c]].to_numpy(np.float64)[rows] for c in spec.covariates}
-        jobs.append(_Job(law=fit.law, k=fit.k, params=dict(fit.params), ys=tuple(y),
-                         covariates=cov, options=dict(options)))
-    samples = _run(jobs, n_jobs)
-    return [_with_ci(f, s, ci) for f, s in zip(fits, samples)]
+    (samples,) = refit_many([job], n_jobs)
+    return with_ci(fit, samples, ci)
 
 
 # --------------------------------------------------------------------------- internals
 
 
-def _check(n_boot: int, ci: float) -> None:
+def check_bootstrap(n_boot: int, ci: float) -> None:
     if not (isinstance(n_boot, (int, np.integer)) and n_boot >= 1):
         raise InputError(f"the number of bootstrap replicates must be an integer >= 1, got {n_boot!r}")
     if not 0 < ci < 1:
         raise InputError(f"ci must be in (0, 1), got {ci!r}")
 
 
-def _rows_of(points: pd.DataFrame, fit: FitResult) -> npt.NDArray[np.int64]:
-    """Rows of ``points`` that entered ``fit`` (by label and k), in the fit's order."""
-    if fit.k is not None:
-        sub = points[points["k"] == fit.k]
-        index = dict(zip(sub["checkpoint"], sub.index))
-        return np.array([index[label] for label in fit.labels], dtype=np.int64)
-    index = {f"{c}|k={k}": i for i, (c, k) in enumerate(zip(points["checkpoint"], points["k"]))}
-    return np.array([index[label] for label in fit.labels], dtype=np.int64)
-
-
-def _resampled_passk(counts: pd.DataFrame, ks: npt.NDArray[np.int64], points: pd.DataFrame,
-                     n_boot: int, seed: int) -> FloatArray:
-    """Benchmark pass@k of every points row under ``n_boot`` joint resamples of problems."""
-    from ..checkpoints import checkpoint_name
-    from ..passk import pass_at_k
-
-    out = np.full((n_boot, len(points)), np.nan)
-    for task, tgrp in counts.groupby("task", sort=True):
-        pids = np.unique(tgrp["problem_id"].to_numpy())
-        pos = {pid: i for i, pid in enumerate(pids)}
-        rng = np.random.default_rng(np.random.SeedSequence([seed, zlib.crc32(str(task).encode())]))
-        weights = rng.multinomial(len(pids), np.full(len(pids), 1.0 / len(pids)),
-                                  size=n_boot).astype(np.float64)  # (B, U)
-        for (model, revision), grp in tgrp.groupby(["model", "revision"], sort=True):
-            name = checkpoint_name(model, revision)
-            idx = np.array([pos[p] for p in grp["problem_id"]])
-            per = pass_at_k(grp["num_samples"].to_numpy(), grp["num_correct"].to_numpy(), ks)
-            valid = ~np.isnan(per)
-            w = weights[:, idx]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                est = (w @ np.where(valid, per, 0.0)) / (w @ valid.astype(np.float64))  # (B, K)
-            sel = (points["checkpoint"] == name) & (points["task"] == task)
-            for row in np.flatnonzero(sel.to_numpy()):
-                j = int(np.flatnonzero(ks == points["k"].iloc[row])[0])
-                point_value = points["pass_at_k"].iloc[row]
-                out[:, row] = est[:, j] if np.isfinite(point_value) else np.nan
-    return out
-
-
-def _refit_all(job: _Job) -> FloatArray:
+def _refit_all(job: RefitJob) -> FloatArray:
     """Parameters (B, P) of every replicate of ``job``; NaN rows for failed refits."""
     from .core import FitWarning, fit_law
     from .laws import get_law
@@ -205,14 +122,14 @@ def _refit_all(job: _Job) -> FloatArray:
     return out
 
 
-def _run(jobs: list[_Job], n_jobs: int | None) -> list[FloatArray]:
+def refit_many(jobs: list[RefitJob], n_jobs: int | None) -> list[FloatArray]:
     total = sum(len(j.ys) for j in jobs)
     if n_jobs is not None and n_jobs < 1:
         raise InputError(f"n_jobs must be >= 1, got {n_jobs}")
     workers = n_jobs if n_jobs is not None else (2 if total >= _PARALLEL_MIN_REFITS else 1)
     if workers > 1 and total > 1:
         # split every job in halves so that 2 workers stay busy even for a single fit
-        parts = [_Job(j.law, j.k, j.params, j.ys[s::workers], j.covariates, j.options)
+        parts = [RefitJob(j.law, j.k, j.params, j.ys[s::workers], j.covariates, j.options)
                  for j in jobs for s in range(workers)]
         with ProcessPoolExecutor(max_workers=workers) as ex:
             res = list(ex.map(_refit_all, parts))
@@ -226,7 +143,7 @@ def _run(jobs: list[_Job], n_jobs: int | None) -> list[FloatArray]:
     return [_refit_all(j) for j in jobs]
 
 
-def _with_ci(fit: FitResult, samples: FloatArray, ci: float) -> FitResult:
+def with_ci(fit: FitResult, samples: FloatArray, ci: float) -> FitResult:
     good = samples[np.all(np.isfinite(samples), axis=1)]
     names = fit.spec.param_names
     dropped = samples.shape[0] - good.shape[0]

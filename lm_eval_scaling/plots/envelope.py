@@ -18,7 +18,7 @@ from matplotlib.colors import Colormap, Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ..compute_optimal import Envelope
+from ..analysis.envelope import Envelope
 from ..errors import InputError
 from ._common import format_value, require_columns, si_number
 from ._style import (
@@ -64,7 +64,7 @@ def plot_envelope(
 ) -> Figure:
     """Figure 7: one row per k with the iso-compute curves (left) and the penalty (right).
 
-    ``envelopes``: k -> :class:`~lm_eval_scaling.compute_optimal.Envelope` (from the
+    ``envelopes``: k -> :class:`~lm_eval_scaling.analysis.envelope.Envelope` (from the
     params+tokens fit at that k).  ``points``: ``checkpoint, k, parameters, tokens,
     compute, neg_log_pass_at_k`` (``passk_points`` output; rows with ``user_excluded``
     are left out).  ``budgets``: iso-compute budgets in FLOP (default: one per decade
