@@ -11,22 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lm_eval_scaling import pass_at_k
+from tests.support import exact_pass
 
 REL_TOL = 1e-9
-
-
-def exact_pass(n: int, c: int, k: int) -> Fraction:
-    """Oracle: 1 - C(n-c, k)/C(n, k) as an exact fraction (product over min(k, c) factors)."""
-    if n - c < k:
-        return Fraction(1)
-    ratio = Fraction(1)
-    if k <= c:
-        for j in range(k):
-            ratio *= Fraction(n - c - j, n - j)
-    else:
-        for i in range(c):
-            ratio *= Fraction(n - k - i, n - i)
-    return 1 - ratio
 
 
 def rel_err(got: float, want: Fraction) -> float:

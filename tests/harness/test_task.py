@@ -110,7 +110,7 @@ def test_every_yaml_ships_in_the_wheel() -> None:
 
     tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
 
-    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
     globs = pyproject["tool"]["setuptools"]["package-data"]["lm_eval_scaling"]
     package_root = Path(lm_eval_scaling.__file__).parent
     for path in tasks_dir().iterdir():

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_passk import exact_pass
 
 from lm_eval_scaling.errors import InputError
 from lm_eval_scaling.passk.benchmark import benchmark_pass_at_k, neg_log, passk_table
 from lm_eval_scaling.tables.schema import read_counts
+from tests.support import exact_pass
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pythia_gsm8k"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pythia_gsm8k"
 
 
 def test_mean_matches_exact_fractions_and_drops_short_problems() -> None:

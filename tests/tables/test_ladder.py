@@ -15,7 +15,7 @@ import pytest
 from lm_eval_scaling.errors import InputError, TableError
 from lm_eval_scaling.tables.ladder import PYTHIA_SIZES, load_ladder
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pythia_gsm8k"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pythia_gsm8k"
 
 # size -> (layers, d_model, padded vocabulary) from the Pythia configs
 ARCH = {"14m": (6, 128, 50304), "70m": (6, 512, 50304), "160m": (12, 768, 50304),

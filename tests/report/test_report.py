@@ -26,7 +26,7 @@ from lm_eval_scaling.report import (
     write_report,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SIM = ROOT / "examples" / "simulated"
 PYTHIA = ROOT.parent / "shared" / "data" / "pythia_gsm8k"
 
@@ -368,7 +368,7 @@ def test_report_on_pythia_with_gold_and_backtest(tmp_path: Path) -> None:
     """The full report on the shared Pythia data: every figure drawn, no empty panel, no
     overlapping text; the paper's qualitative findings; the files written."""
     from lm_eval_scaling.report._figures import build_figures
-    from tests.test_plots import assert_no_empty_panel, assert_no_text_overlap
+    from tests.support import assert_no_empty_panel, assert_no_text_overlap
 
     inputs = load_report_inputs([PYTHIA / "counts.csv"], ladder=PYTHIA / "ladder.csv",
                                 gold=PYTHIA / "gold.csv")

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LADDER_DIR = ROOT / "lm_eval_scaling" / "data" / "tiny_ladder"  # the committed tables
 
 

@@ -24,27 +24,8 @@ from lm_eval_scaling.passk.gold import gold_summary
 from lm_eval_scaling.tables.ladder import load_ladder
 from lm_eval_scaling.tables.schema import read_counts, read_gold
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pythia_gsm8k"
-TRUTH = {"E0": 2.0, "C0": 3.0e3, "alpha": 0.22}
-
-
-def law_tables(n_samples: int = 200_000, problems: int = 100, seed: int = 3):
-    """Counts whose pass@1 follows TRUTH's compute law (difficulties u_i with mean 1)."""
-    rng = np.random.default_rng(seed)
-    u = rng.lognormal(0.0, 0.5, problems)
-    u /= u.mean()
-    counts, ladder = [], []
-    for i, n_params in enumerate(np.geomspace(1e7, 1e10, 7)):
-        for tpp in (2, 8, 32, 128):
-            tokens = n_params * tpp
-            C = 6 * n_params * tokens
-            P = math.exp(-(TRUTH["E0"] + TRUTH["C0"] * C ** -TRUTH["alpha"]))
-            counts.append(pd.DataFrame({
-                "model": f"m{i}", "revision": f"t{tpp}", "problem_id": np.arange(problems),
-                "num_samples": n_samples, "num_correct": rng.binomial(n_samples, u * P)}))
-            ladder.append({"model": f"m{i}", "revision": f"t{tpp}", "parameters": n_params,
-                           "tokens": tokens})
-    return read_counts(pd.concat(counts, ignore_index=True)), load_ladder(pd.DataFrame(ladder))
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pythia_gsm8k"
+from tests.support import TRUTH, law_tables
 
 
 @pytest.fixture(scope="module")

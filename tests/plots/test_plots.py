@@ -12,9 +12,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.text import Text
 
 from lm_eval_scaling.analysis.envelope import envelope
 from lm_eval_scaling.errors import InputError
@@ -33,6 +31,7 @@ from lm_eval_scaling.plots import (
     save_figure,
 )
 from lm_eval_scaling.plots._style import grid_figure
+from tests.support import assert_no_empty_panel, assert_no_text_overlap, data_axes
 
 KS = (1, 10, 100)
 SIZES = (1e6, 4e6, 16e6)
@@ -73,54 +72,6 @@ def _fits(points: pd.DataFrame, law: str) -> list:
         out.append(fit_law(law, sub["neg_log_pass_at_k"].to_numpy(), k=int(k), warn=False,
                            **{c: sub[col].to_numpy() for c, col in cov.items()}))
     return out
-
-
-def _panels(fig: Figure) -> list:
-    """Data axes (not colorbars)."""
-    return [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
-
-
-def _texts(fig: Figure) -> list[tuple[str, object]]:
-    """Every text the figure draws (tick labels only for ticks inside the view) and its box."""
-    FigureCanvasAgg(fig).draw()
-    renderer = fig.canvas.get_renderer()
-    texts: list[Text] = list(fig.texts)
-    if fig._suptitle is not None:
-        texts.append(fig._suptitle)
-    for legend in fig.legends:
-        texts.extend(legend.get_texts())
-        texts.append(legend.get_title())
-    for ax in fig.axes:
-        texts.extend([ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label])
-        texts.extend(ax.texts)
-        for axis in (ax.xaxis, ax.yaxis):
-            texts.append(axis.get_offset_text())  # e.g. "1e-17" above a linear axis
-            for tick in axis._update_ticks():  # the ticks actually drawn
-                texts.extend([tick.label1, tick.label2])
-        legend = ax.get_legend()
-        if legend is not None:
-            texts.extend(legend.get_texts())
-    out = []
-    for t in {id(t): t for t in texts}.values():
-        if t.get_visible() and t.get_text().strip():
-            out.append((t.get_text(), t.get_window_extent(renderer)))
-    return out
-
-
-def assert_no_text_overlap(fig: Figure) -> None:
-    """No two visible texts (titles, labels, tick labels, legend entries) overlap."""
-    boxes = _texts(fig)
-    for (ta, a), (tb, b) in itertools.combinations(boxes, 2):
-        if a.width == 0 or b.width == 0:
-            continue
-        overlap_w = min(a.x1, b.x1) - max(a.x0, b.x0)
-        overlap_h = min(a.y1, b.y1) - max(a.y0, b.y0)
-        assert not (overlap_w > 1.5 and overlap_h > 1.5), f"{ta!r} overlaps {tb!r}"
-
-
-def assert_no_empty_panel(fig: Figure) -> None:
-    for ax in _panels(fig):
-        assert ax.lines or ax.collections or ax.patches, f"empty panel {ax.get_title()!r}"
 
 
 # --------------------------------------------------------------------------- the checks
@@ -192,7 +143,7 @@ def test_passk_vs_compute_draws_points_and_the_fitted_law() -> None:
     pts = _points(censor=True)
     fits = _fits(pts, "compute")
     fig = plot_passk_vs_compute(pts, fits)
-    panels = _panels(fig)
+    panels = data_axes(fig)
     assert len(panels) == len(KS)
     for ax, k, fit in zip(panels, KS, fits, strict=True):
         assert ax.get_xscale() == ax.get_yscale() == "log"
@@ -228,7 +179,7 @@ def test_passk_vs_compute_checks_its_input() -> None:
 def test_passk_vs_k_one_panel_per_model_size_one_line_per_checkpoint() -> None:
     pts = _points(ks=(1, 2, 4, 8, 16))
     fig = plot_passk_vs_k(pts, points=pts, marks=(1, 16))
-    panels = _panels(fig)
+    panels = data_axes(fig)
     assert len(panels) == len(SIZES)
     for ax in panels:
         curves = [line for line in ax.lines if line.get_marker() == "."]
@@ -241,7 +192,7 @@ def test_passk_vs_k_one_panel_per_model_size_one_line_per_checkpoint() -> None:
 def test_passk_vs_k_without_ladder_is_one_panel() -> None:
     pts = _points(ks=(1, 2, 4))
     fig = plot_passk_vs_k(pts[["checkpoint", "k", "neg_log_pass_at_k"]])
-    (ax,) = _panels(fig)
+    (ax,) = data_axes(fig)
     assert len(ax.lines) == pts["checkpoint"].nunique()
 
 
@@ -259,7 +210,7 @@ def test_parameters_vs_k_plots_the_fitted_values() -> None:
     pts = _points()
     fits = _fits(pts, "compute") + _fits(pts, "params_tokens")
     fig = plot_parameters_vs_k(fits)
-    panels = _panels(fig)
+    panels = data_axes(fig)
     assert len(panels) == 3 + 5  # one per parameter, cells beyond a law's parameters removed
     for ax, name in zip(panels[:3], ("E0", "C0", "alpha"), strict=True):
         marks = [line for line in ax.lines if line.get_marker() == "o"]
@@ -278,7 +229,7 @@ def test_params_tokens_lines_follow_the_fit() -> None:
     pts = _points()
     fits = _fits(pts, "params_tokens")
     fig = plot_params_tokens(pts, fits)
-    panels = _panels(fig)
+    panels = data_axes(fig)
     assert len(panels) == 2 * len(KS)
     left = panels[0]  # k = 1, against D at fixed N
     curves = [line for line in left.lines if len(line.get_xdata()) == 120]
@@ -300,7 +251,7 @@ def test_params_tokens_lines_follow_the_fit() -> None:
     unique = _points(tpp_grid=(3.0, 7.0, 15.0, 40.0, 90.0))
     d = np.unique(unique["tokens"])
     assert len(d) == 15
-    right = [line for line in _panels(plot_params_tokens(unique, fits))[1].lines
+    right = [line for line in data_axes(plot_params_tokens(unique, fits))[1].lines
              if len(line.get_xdata()) == 120]
     assert len(right) == 5
     for dv, curve in zip(np.geomspace(d.min(), d.max(), 5), right, strict=True):
@@ -314,7 +265,7 @@ def test_gold_law_figure() -> None:
     pts = _points()
     fits = _fits(pts, "gold")
     fig = plot_gold_law(pts, fits)
-    (ax,) = _panels(fig)
+    (ax,) = data_axes(fig)
     curves = [line for line in ax.lines if len(line.get_xdata()) == 200]
     assert len(curves) == len(KS)
     for curve, fit in zip(curves, fits, strict=True):
@@ -341,7 +292,7 @@ def _backtest_rows() -> tuple[pd.DataFrame, list]:
 def test_backtest_errors_draw_the_rows() -> None:
     rows, _ = _backtest_rows()
     fig = plot_backtest_errors(rows, threshold=0.1, target="big")
-    panels = _panels(fig)
+    panels = data_axes(fig)
     assert len(panels) == 2
     compute_ax = panels[0]
     solid = [line for line in compute_ax.lines if line.get_linestyle() == "-"]
@@ -363,7 +314,7 @@ def test_backtest_errors_refuse_empty() -> None:
 def test_parameter_trajectories_one_row_per_law() -> None:
     rows, fits = _backtest_rows()
     fig = plot_parameter_trajectories(rows, fits)
-    panels = _panels(fig)
+    panels = data_axes(fig)
     assert len(panels) == 3 + 3
     alpha_ax = panels[2]
     dashed = [line for line in alpha_ax.lines if line.get_linestyle() == "--"]
@@ -381,7 +332,7 @@ def test_envelope_ridge_is_the_minimum_of_each_drawn_iso_compute_curve() -> None
     pts = _points(ks=(1,))
     budgets = [1e14, 1e16, 1e18]
     fig = plot_envelope({1: env}, pts, budgets=budgets)
-    iso_ax, pen_ax = _panels(fig)
+    iso_ax, pen_ax = data_axes(fig)
     curves = [line for line in iso_ax.lines if len(line.get_xdata()) == 300]
     assert len(curves) == len(budgets)
     for c, curve in zip(budgets, curves, strict=True):

@@ -22,7 +22,7 @@ from lm_eval_scaling.errors import InputError
 from lm_eval_scaling.tables.ladder import load_ladder
 from lm_eval_scaling.tables.schema import read_counts, read_gold
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pythia_gsm8k"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pythia_gsm8k"
 TRUTH = {"E0": 2.0, "C0": 2.0e3, "alpha": 0.2}
 
 

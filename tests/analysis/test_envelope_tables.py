@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from test_backtesting import law_tables  # a ladder whose pass@1 follows a known compute law
 
 from lm_eval_scaling.analysis.envelope_tables import envelope_tables
+from tests.support import law_tables  # a ladder whose pass@1 follows a known compute law
 
 
 def test_envelope_tables_match_closed_forms() -> None:

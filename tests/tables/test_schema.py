@@ -17,7 +17,7 @@ from lm_eval_scaling.tables.schema import (
     read_ladder,
 )
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pythia_gsm8k"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pythia_gsm8k"
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

@@ -11,8 +11,8 @@ import pytest
 
 from lm_eval_scaling.cli import main
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pythia_gsm8k"
-ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pythia_gsm8k"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_help_lists_subcommands(capsys) -> None:
