@@ -19,6 +19,10 @@ import numpy as np
 import pandas as pd
 
 from lm_eval_scaling.analysis.backtest import backtest
+from lm_eval_scaling.analysis.fits import fit_table
+from lm_eval_scaling.analysis.options import FitOptions
+from lm_eval_scaling.analysis.points import passk_points
+from lm_eval_scaling.fit.laws import get_law
 from lm_eval_scaling.tables.ladder import load_ladder
 from lm_eval_scaling.tables.schema import read_counts, read_gold
 
@@ -36,22 +40,24 @@ def main() -> None:
     counts = read_counts(args.data / "counts.csv")
     ladder = load_ladder(args.data / "ladder.csv")
     gold = read_gold(args.data / "gold.csv")
-    kw = {"gold": gold, "target": "Pythia_12B_300B", "laws": ("compute", "params_tokens", "gold"),
-          "ks": KS, "exclude": ("*_2M",)}
+    points = passk_points(counts, ladder, ks=KS, gold=gold, exclude=("*_2M",))
+    laws = ("compute", "params_tokens", "gold")
+    fits = fit_table(points, laws=laws, warn=False)  # the full fits, shared by every run
 
-    runs = [("parallel (2 processes), warm starts", {"n_jobs": 2}),
-            ("serial, warm starts", {"n_jobs": 1})]
+    runs = [("parallel (2 processes), warm starts", FitOptions(n_jobs=2)),
+            ("serial, warm starts", FitOptions(n_jobs=1))]
     if not args.skip_cold:
-        runs.append(("serial, cold starts (grid only)", {"n_jobs": 1, "warm_start": False}))
+        runs.append(("serial, cold starts (grid only)", FitOptions(n_jobs=1, warm_start=False)))
     times, results = {}, {}
-    for name, extra in runs:
+    for name, options in runs:
         t0 = time.perf_counter()
-        results[name] = backtest(counts, ladder, **kw, **extra)
+        results[name] = backtest(points, laws=laws, target="Pythia_12B_300B", options=options,
+                                 fits=fits)
         times[name] = time.perf_counter() - t0
     res = results[runs[0][0]]
     rows = res.rows
-    n_fits = int((rows["n_points"] >= rows["law"].map({"compute": 3, "params_tokens": 5,
-                                                       "gold": 3})).sum())
+    n_fits = int((rows["n_points"] >= rows["law"].map(
+        lambda law: get_law(law).n_params)).sum())
     print(f"grid: 3 laws x {len(KS)} k x {rows['c_max'].nunique()} caps = {len(rows)} rows "
           f"({n_fits} with enough points to fit), target {res.target}")
     base = times[runs[0][0]]

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from lm_eval_scaling.analysis.fits import fit_table
+from lm_eval_scaling.analysis.options import FitOptions
+from lm_eval_scaling.analysis.points import passk_points
 from lm_eval_scaling.fit.laws import get_law
 from lm_eval_scaling.tables.ladder import load_ladder
 from lm_eval_scaling.tables.schema import read_counts, read_gold
@@ -35,8 +37,9 @@ def fits_table(data: Path, *, bootstrap: int, seed: int, exclude: tuple[str, ...
     counts = read_counts(data / "counts.csv")
     ladder = load_ladder(data / "ladder.csv")
     gold = read_gold(data / "gold.csv")
-    fits = fit_table(counts, ladder, laws=LAWS, ks=KS, gold=gold, exclude=exclude,
-                     bootstrap=bootstrap, seed=seed, warn=False)
+    points = passk_points(counts, ladder, ks=KS, gold=gold, exclude=exclude)
+    fits = fit_table(points, laws=LAWS, options=FitOptions(bootstrap=bootstrap, seed=seed),
+                     counts=counts, warn=False)
     rows = []
     for f in fits:
         row: dict[str, object] = {"law": f.law, "k": f.k, "n_points": f.n_points,

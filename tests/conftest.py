@@ -1,6 +1,8 @@
 """Shared test fixtures.
 
 * ``gsm8k_dir`` -- the local GSM8K copy in ``../shared/data/gsm8k`` (skips when absent).
+* ``pythia_dir`` -- the shared Pythia GSM8K tables in ``../shared/data/pythia_gsm8k``
+  (``counts.csv``, ``ladder.csv``, ``gold.csv``; skips when absent).
 * ``tiny_model_dir`` -- a tiny random GPT-NeoX with a byte-level BPE tokenizer trained on
   the spot with ``tokenizers``, saved with ``save_pretrained`` so that lm_eval's ``hf``
   backend loads it with ``pretrained=<dir>``.  Built once per session (a few seconds).
@@ -19,6 +21,7 @@ import pytest
 REPO_ROOT: Final = Path(__file__).resolve().parents[1]
 SHARED_DIR: Final = REPO_ROOT.parent / "shared"
 GSM8K_DIR: Final = SHARED_DIR / "data" / "gsm8k"
+PYTHIA_DIR: Final = SHARED_DIR / "data" / "pythia_gsm8k"
 
 #: special tokens of the tiny tokenizer
 EOS_TOKEN: Final = "<|endoftext|>"
@@ -98,6 +101,13 @@ def gsm8k_dir() -> Path:
     if not (GSM8K_DIR / "test.jsonl").is_file():
         pytest.skip(f"local GSM8K copy not found at {GSM8K_DIR}")
     return GSM8K_DIR
+
+
+@pytest.fixture(scope="session")
+def pythia_dir() -> Path:
+    if not all((PYTHIA_DIR / f"{name}.csv").is_file() for name in ("counts", "ladder", "gold")):
+        pytest.skip(f"shared Pythia data not found at {PYTHIA_DIR}")
+    return PYTHIA_DIR
 
 
 @pytest.fixture(scope="session")

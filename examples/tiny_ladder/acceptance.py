@@ -4,7 +4,7 @@
     python examples/tiny_ladder/acceptance.py --pool DIR DIR ...   # replicates (seeds) pooled
 
 1. Fits the compute law ``-log pass@k = E0 + C0 * C^-alpha`` on every checkpoint
-   (``lm_eval_scaling.fit.fit_table``) and reports parameters, R^2 (log space) and residuals.
+   (``lm_eval_scaling.analysis.fits.fit_table``) and reports parameters, R^2 (log space) and residuals.
 2. Backtests every law to the most expensive checkpoint (``lm_eval_scaling.backtest``):
    fitted on all cheaper checkpoints (C <= C_max for each cap), extrapolated to the
    target; reports the relative error of ``-log pass@k`` at the closest cap (all other
@@ -77,9 +77,11 @@ def run(tables: Path | tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], ks: Sequ
         laws: Sequence[str]) -> dict[str, object]:
     from lm_eval_scaling.analysis.backtest import backtest
     from lm_eval_scaling.analysis.fits import fit_table
+    from lm_eval_scaling.analysis.points import passk_points
 
     counts, gold, ladder = load(tables) if isinstance(tables, Path) else tables
-    fits = fit_table(counts, ladder, laws=list(laws), ks=list(ks), gold=gold)
+    points = passk_points(counts, ladder, ks=list(ks), gold=gold)
+    fits = fit_table(points, laws=list(laws))
     fit_rows = []
     for f in fits:
         fit_rows.append({
@@ -89,7 +91,7 @@ def run(tables: Path | tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], ks: Sequ
             "max_abs_residual": float(np.max(np.abs(f.residuals))),
             "residuals": dict(zip(f.labels, (float(r) for r in f.residuals))),
         })
-    bt = backtest(counts, ladder, gold=gold, laws=list(laws), ks=list(ks))
+    bt = backtest(points, laws=list(laws), fits=fits)
     rows = bt.rows.sort_values(["law", "k", "c_max"])
     closest = rows.groupby(["law", "k"]).tail(1)
     back = [{

@@ -1,4 +1,4 @@
-"""Backtesting (SPEC.md section 4): how well does each law forecast the target from cheaper checkpoints?
+"""Backtesting: how well does each law forecast the target from cheaper checkpoints?
 
 For every cap ``C_max`` below the target's compute, every law is fitted on the checkpoints
 with ``C <= C_max`` (the target itself never enters) and extrapolated to the target:
@@ -7,7 +7,8 @@ with ``C <= C_max`` (the target itself never enters) and extrapolated to the tar
 
 The gold law predicts the target from the target's own measured ``-log GoldProb`` (cheap
 to measure).  Fits along the cap sequence are warm-started from the previous cap's fit,
-and the (law, k) sequences run in parallel processes.
+and the (law, k) sequences run in parallel processes.  The full fits (every checkpoint,
+target included) are those of :func:`lm_eval_scaling.analysis.fits.fit_table`.
 
 :class:`BacktestResult` holds one row per (law, k, cap) with every fitted parameter (for
 stability plots), the full fits (all checkpoints, target included) and
@@ -15,9 +16,6 @@ stability plots), the full fits (all checkpoints, target included) and
 largest horizon (orders of magnitude of compute below the target) from which the
 forecast error stays under a threshold, and from which every parameter stays within a
 tolerance of its full-fit value.
-
-(This module is ``backtesting``, not ``backtest``: a submodule named like the public
-function ``lm_eval_scaling.backtest`` would shadow it once imported.)
 """
 
 from __future__ import annotations
@@ -35,12 +33,12 @@ import numpy.typing as npt
 import pandas as pd
 
 from ..errors import FitError, InputError
-from ..fit import FitResult, fit_law, get_law
-from ..fit._objective import Loss
-from ..fit.core import FitWarning
-from ..passk.benchmark import ShortProblemPolicy
+from ..fit.core import FitWarning, fit_law
+from ..fit.laws import get_law, law_names
+from ..fit.result import FitResult
 from ..tables.checkpoints import checkpoint_name, parse_checkpoint
-from .points import passk_points
+from .options import DEFAULT_FIT_OPTIONS, FitOptions
+from .points import COVARIATE_COLUMNS
 
 __all__ = ["BACKTEST_COLUMNS", "BacktestResult", "backtest"]
 
@@ -51,8 +49,6 @@ BACKTEST_COLUMNS = (
     "actual", "relative_error", "predicted_pass_at_k", "actual_pass_at_k", "converged",
     "objective",
 )
-_COVARIATE_COLUMNS = {"C": "compute", "N": "parameters", "D": "tokens", "gold": "neg_log_gold_prob"}
-_BACKTEST_LAWS = ("compute", "params_tokens", "gold", "direct_compute", "direct_params_tokens")
 
 
 @dataclass(frozen=True)
@@ -146,57 +142,57 @@ def _reliable_horizon(h: npt.NDArray[np.float64], ok: npt.NDArray[np.bool_]) -> 
 
 
 def backtest(
-    counts: pd.DataFrame,
-    ladder: pd.DataFrame,
+    points: pd.DataFrame,
     *,
-    gold: pd.DataFrame | None = None,
-    target: str | None = None,
     laws: Sequence[str] = ("compute", "params_tokens", "gold"),
-    ks: Sequence[int] = (1, 10, 100),
+    target: str | None = None,
     caps: Sequence[float] | None = None,
-    exclude: Sequence[str] = (),
-    policy: ShortProblemPolicy = "drop_problems",
-    loss: Loss = "huber",
-    delta: float = 1e-3,
-    grid: str = "auto",
-    n_jobs: int | None = None,
+    options: FitOptions = DEFAULT_FIT_OPTIONS,
+    fits: Sequence[FitResult] | None = None,
     progress: bool = False,
-    warm_start: bool = True,
 ) -> BacktestResult:
-    """Backtest every law at every k: fit on checkpoints with C <= C_max, predict the target.
+    """Backtest every law at every k of ``points``: fit on checkpoints with C <= C_max,
+    predict the target.
 
     Parameters
     ----------
-    counts, ladder, gold:
-        Validated tidy tables (ladder from :func:`lm_eval_scaling.tables.ladder.load_ladder`);
-        ``gold`` is needed by the gold law.
+    points:
+        The points table (:func:`lm_eval_scaling.analysis.points.passk_points`), one task;
+        its user-excluded checkpoints are never used.
+    laws:
+        Backtestable laws (:attr:`LawSpec.backtestable`); a law using the gold covariate
+        needs the target's own gold log-probabilities.
     target:
         Checkpoint to forecast, ``MODEL`` or ``MODEL@REVISION``; default: the most
         expensive checkpoint (ties are an error: name one).
     caps:
         Compute caps; default: every distinct checkpoint compute below the target's.
-    exclude:
-        Glob patterns of checkpoints never used (e.g. untrained step-1 checkpoints).
-    n_jobs:
-        Worker processes over (law, k) sequences; ``None`` = up to 2.
-    warm_start:
-        Start each cap's fit from the next richer cap's fit (beside the best grid start);
-        ``False`` fits every cap from the grid alone (for benchmarking).  A warm-started
-        fit that does not converge is redone from the full grid.
+    options:
+        How every fit is made; ``options.n_jobs`` worker processes over (law, k)
+        sequences (``None`` = up to 2); ``options.warm_start``: start each cap's fit from
+        the next richer cap's fit (beside the best grid start), else from the grid alone.
+        A warm-started fit that does not converge is redone from the full grid.
+    fits:
+        The full fits (every checkpoint) of these points with these options
+        (:func:`lm_eval_scaling.analysis.fits.fit_table`), where computed already; they
+        are fitted here otherwise.
     """
     laws = list(dict.fromkeys(laws))
-    for law in laws:
-        if law not in _BACKTEST_LAWS:
-            raise InputError(f"law must be one of {_BACKTEST_LAWS} for a backtest, got {law!r}")
-    if "gold" in laws and gold is None:
+    specs = [get_law(law) for law in laws]
+    not_bt = [s.name for s in specs if not s.backtestable]
+    if not_bt:
+        allowed = [n for n in law_names() if get_law(n).backtestable]
+        raise InputError(f"law must be one of {tuple(allowed)} for a backtest, got {not_bt[0]!r}")
+    gold = points["neg_log_gold_prob"].to_numpy(np.float64)
+    if any(s.needs_gold for s in specs) and not np.isfinite(gold).any():
         raise InputError("the gold law needs gold log-probabilities (--gold FILE)")
-    points = passk_points(counts, ladder, ks=ks, gold=gold, exclude=exclude, policy=policy)
     tasks = sorted(points["task"].unique())
     if len(tasks) > 1:
         raise InputError(f"backtest one task at a time; the counts hold tasks {tasks}")
     target_name, target_compute = _resolve_target(points, target)
     tgt_rows = points[points["checkpoint"] == target_name]
-    if "gold" in laws and not np.isfinite(tgt_rows["neg_log_gold_prob"]).all():
+    if (any(s.needs_gold for s in specs)
+            and not np.isfinite(tgt_rows["neg_log_gold_prob"].to_numpy(np.float64)).all()):
         raise InputError(f"the gold law needs the target's own gold log-probabilities; "
                          f"the gold table has none for {target_name!r}")
     pool = points[(points["checkpoint"] != target_name) & ~points["user_excluded"]]
@@ -208,19 +204,25 @@ def backtest(
         if (cap_values >= target_compute).any() or (cap_values <= 0).any():
             raise InputError(f"caps must lie in (0, {target_compute:.4g}) (the target's compute), "
                              f"got {cap_values.tolist()}")
+    if fits is None:
+        from .fits import fit_table
 
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FitWarning)
+            fits = fit_table(points, laws=laws, options=options.with_(bootstrap=0), warn=False)
+    full = {(f.law, f.k): f for f in fits}
+
+    ks = sorted(int(v) for v in np.unique(points["k"]))
     jobs = []
     for law in laws:
-        for k in sorted(int(v) for v in np.unique(points["k"])):
+        for k in ks:
             sub = pool[pool["k"] == k]
             tgt = tgt_rows[tgt_rows["k"] == k].iloc[0]
-            full = points[(points["k"] == k) & ~points["user_excluded"]]
             jobs.append(_Job(law=law, k=k, task=str(tasks[0]), caps=cap_values,
-                             target_compute=target_compute,
-                             pool=_arrays(sub), full=_arrays(full), target=_arrays(tgt.to_frame().T),
-                             loss=loss, delta=delta, grid=grid, warm_start=warm_start))
-    workers = _workers(n_jobs, len(jobs))
-    results: list[tuple[list[dict[str, Any]], FitResult | None]]
+                             target_compute=target_compute, pool=_arrays(sub),
+                             target=_arrays(tgt.to_frame().T), options=options))
+    workers = _workers(options.n_jobs, len(jobs))
+    results: list[list[dict[str, Any]]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
         if workers > 1:
@@ -228,10 +230,10 @@ def backtest(
                 results = list(_progress(ex.map(_run_job, jobs), len(jobs), progress))
         else:
             results = list(_progress(map(_run_job, jobs), len(jobs), progress))
-    rows = [r for job_rows, _ in results for r in job_rows]
-    full_fits = tuple(f for _, f in results if f is not None)
+    rows = [r for job_rows in results for r in job_rows]
+    full_fits = tuple(f for job in jobs if (f := full.get((job.law, job.k))) is not None)
     table = pd.DataFrame(rows)
-    param_cols = list(dict.fromkeys(n for law in laws for n in get_law(law).param_names))
+    param_cols = list(dict.fromkeys(n for spec in specs for n in spec.param_names))
     table = table.reindex(columns=[*BACKTEST_COLUMNS, *param_cols])
     if len(table):
         few = table["n_points"].to_numpy() < table["law"].map(
@@ -258,49 +260,47 @@ class _Job:
     caps: npt.NDArray[np.float64]
     target_compute: float
     pool: dict[str, npt.NDArray[Any]]
-    full: dict[str, npt.NDArray[Any]]
     target: dict[str, npt.NDArray[Any]]
-    loss: Loss
-    delta: float
-    grid: str
-    warm_start: bool = True
+    options: FitOptions
 
 
 def _arrays(df: pd.DataFrame) -> dict[str, npt.NDArray[Any]]:
-    cols = ["checkpoint", "compute", "parameters", "tokens", "pass_at_k", "neg_log_pass_at_k",
-            "neg_log_gold_prob"]
-    return {c: df[c].to_numpy() for c in cols if c in df.columns}
+    cols = ["checkpoint", "pass_at_k", "neg_log_pass_at_k", *COVARIATE_COLUMNS.values()]
+    return {c: df[c].to_numpy() for c in dict.fromkeys(cols) if c in df.columns}
 
 
 def _usable(a: dict[str, npt.NDArray[Any]], law: str) -> npt.NDArray[np.bool_]:
     p = a["pass_at_k"].astype(np.float64)
     ok = (p > 0) & (p < 1)
-    if law == "gold":
-        ok &= np.isfinite(a["neg_log_gold_prob"].astype(np.float64))
+    for c in get_law(law).covariates:
+        v = a[COVARIATE_COLUMNS[c]].astype(np.float64)
+        ok &= np.isfinite(v) & (v > 0)
     return ok
 
 
 def _fit(job: _Job, a: dict[str, npt.NDArray[Any]], mask: npt.NDArray[np.bool_],
          x0: FitResult | None, grid: str | None = None) -> FitResult:
     spec = get_law(job.law)
-    cov: dict[str, Any] = {c: a[_COVARIATE_COLUMNS[c]][mask].astype(np.float64)
+    cov: dict[str, Any] = {c: a[COVARIATE_COLUMNS[c]][mask].astype(np.float64)
                            for c in spec.covariates}
+    kwargs = job.options.law_kwargs(spec)
+    if grid is not None:
+        kwargs["grid"] = grid
     return fit_law(job.law, a["neg_log_pass_at_k"][mask].astype(np.float64), **cov, k=job.k,
-                   loss=job.loss, delta=job.delta, grid=grid or job.grid, x0=x0,
-                   labels=[str(x) for x in a["checkpoint"][mask]], task=job.task or None, warn=False)
+                   x0=x0, labels=[str(x) for x in a["checkpoint"][mask]],
+                   task=job.task or None, warn=False, **kwargs)
 
 
-def _run_job(job: _Job) -> tuple[list[dict[str, Any]], FitResult | None]:
+def _run_job(job: _Job) -> list[dict[str, Any]]:
     spec = get_law(job.law)
     tgt = job.target
     actual = float(tgt["neg_log_pass_at_k"][0])
     actual_p = float(tgt["pass_at_k"][0])
-    tgt_cov = {c: float(tgt[_COVARIATE_COLUMNS[c]][0]) for c in spec.covariates}
+    tgt_cov = {c: float(tgt[COVARIATE_COLUMNS[c]][0]) for c in spec.covariates}
     usable = _usable(job.pool, job.law)
     compute = job.pool["compute"].astype(np.float64)
     rows: list[dict[str, Any]] = []
     previous: FitResult | None = None
-    closest: FitResult | None = None
     last_mask: npt.NDArray[np.bool_] | None = None
     last_fit: FitResult | None = None
     # From the closest cap outwards: the warm start comes from the richer fit.
@@ -319,7 +319,8 @@ def _run_job(job: _Job) -> tuple[list[dict[str, Any]], FitResult | None]:
             if last_mask is not None and np.array_equal(mask, last_mask):
                 fit = last_fit  # same points as the previous cap: same fit
             else:
-                fit = _fit_robust(job, job.pool, mask, previous if job.warm_start else None)
+                fit = _fit_robust(job, job.pool, mask,
+                                  previous if job.options.warm_start else None)
             last_mask, last_fit = mask, fit
             if fit is not None:
                 pred = float(fit.predict(**tgt_cov)[0])
@@ -330,13 +331,8 @@ def _run_job(job: _Job) -> tuple[list[dict[str, Any]], FitResult | None]:
                     row["relative_error"] = abs(pred - actual) / actual
                 if fit.converged:
                     previous = fit
-                    closest = closest or fit
         rows.append(row)
-    full_mask = _usable(job.full, job.law)
-    full_fit = None
-    if int(full_mask.sum()) >= spec.n_params:
-        full_fit = _fit_robust(job, job.full, full_mask, closest if job.warm_start else None)
-    return rows[::-1], full_fit
+    return rows[::-1]
 
 
 def _fit_robust(job: _Job, a: dict[str, npt.NDArray[Any]], mask: npt.NDArray[np.bool_],

@@ -1,8 +1,8 @@
-"""Compute-optimal envelope of the parameters+tokens law (SPEC.md section 5), pure numerics.
+"""Compute-optimal envelope of the parameters+tokens law, pure numerics.
 
 The law (fitted separately for every k) is::
 
-    y(N, D) = E0 + N0 * N^-beta + D0 * D^-gamma          (SPEC's A = N0, B = D0)
+    y(N, D) = E0 + N0 * N^-beta + D0 * D^-gamma          (Chinchilla's A = N0, B = D0)
 
 Minimising it over the split of a budget ``C = 6 N D`` gives, with ``s = beta + gamma``::
 
@@ -28,12 +28,12 @@ and reaches the loss that a compute-optimal run reaches with ``C_eff = C Phi(r)^
 It is *not* a single power law.  Its local log-log slope
 ``-d ln(y - E0) / d ln C`` (:meth:`Envelope.fixed_ratio_local_exponent`) is the average
 of ``beta/2`` and ``gamma/2`` weighted by the two terms' shares of the reducible loss:
-it tends to ``min(beta, gamma)/2`` as ``C -> inf`` (the SPEC's "degraded exponent",
+it tends to ``min(beta, gamma)/2`` as ``C -> inf`` (the "degraded exponent",
 :attr:`Envelope.fixed_ratio_exponent`), to ``max(beta, gamma)/2`` as ``C -> 0``, and
 equals ``alpha`` exactly at the budget where the fixed-ratio path crosses the ridge
 (``kappa = D*(C)/N*(C)``).  Before that crossing it is *steeper* than ``alpha`` (the
-run is moving towards the ridge), after it shallower.  So the SPEC's statement holds
-asymptotically only, with a relative correction of order ``C^-|gamma - beta|/2``
+run is moving towards the ridge), after it shallower.  So "a fixed ratio degrades the
+exponent to ``min(beta, gamma)/2``" holds asymptotically only, with a relative correction of order ``C^-|gamma - beta|/2``
 (slow when the exponents are close); ``min(beta, gamma)/2 <= alpha`` with equality
 iff ``beta == gamma``, in which case a fixed ratio is parallel to the ridge and costs
 only the constant factor ``Phi(r)``.  More generally, along any power-law path
@@ -59,10 +59,10 @@ import numpy.typing as npt
 from scipy.special import expit
 
 from ..errors import InputError, ParameterError
+from ..fit.laws import get_law
 
 __all__ = [
     "FLOPS_PER_PARAM_TOKEN",
-    "PARAMS_TOKENS_PARAMS",
     "Envelope",
     "envelope",
     "envelope_from_fit",
@@ -70,8 +70,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Parameter names of the params+tokens law, in SPEC order.
-PARAMS_TOKENS_PARAMS: Final = ("E0", "N0", "beta", "D0", "gamma")
+#: Parameter names of the params+tokens law, in the law's order.
+_PARAMS: Final = get_law("params_tokens").param_names
 #: ``C = 6 N D`` (training FLOPs per parameter per token).
 FLOPS_PER_PARAM_TOKEN: Final = 6.0
 _LOG6: Final = math.log(FLOPS_PER_PARAM_TOKEN)
@@ -106,7 +106,7 @@ class Envelope:
     C0: float = field(init=False)
 
     def __post_init__(self) -> None:
-        for name in PARAMS_TOKENS_PARAMS:
+        for name in _PARAMS:
             value = _check_scalar(getattr(self, name), name, allow_zero=(name == "E0"))
             object.__setattr__(self, name, value)
         s = self.beta + self.gamma
@@ -134,21 +134,21 @@ class Envelope:
         """
         if not isinstance(params, Mapping):
             raise InputError(
-                f"params must be a mapping with keys {', '.join(PARAMS_TOKENS_PARAMS)}; "
+                f"params must be a mapping with keys {', '.join(_PARAMS)}; "
                 f"got {type(params).__name__}"
             )
-        missing = [k for k in PARAMS_TOKENS_PARAMS if k not in params]
-        extra = sorted(str(k) for k in params if k not in PARAMS_TOKENS_PARAMS)
+        missing = [k for k in _PARAMS if k not in params]
+        extra = sorted(str(k) for k in params if k not in _PARAMS)
         if missing or extra:
             msg = "params of the params_tokens law must be exactly " + ", ".join(
-                PARAMS_TOKENS_PARAMS
+                _PARAMS
             )
             if missing:
                 msg += f"; missing {', '.join(missing)}"
             if extra:
                 msg += f"; unexpected {', '.join(extra)}"
             raise InputError(msg)
-        values = {k: _param_value(params[k]) for k in PARAMS_TOKENS_PARAMS}
+        values = {k: _param_value(params[k]) for k in _PARAMS}
         return cls(**values)
 
     # ---------------------------------------------------------------- derived scalars
@@ -270,7 +270,7 @@ class Envelope:
     # ------------------------------------------------------------------------- export
     def params(self) -> dict[str, float]:
         """The five law parameters (keys ``E0, N0, beta, D0, gamma``)."""
-        return {k: float(getattr(self, k)) for k in PARAMS_TOKENS_PARAMS}
+        return {k: float(getattr(self, k)) for k in _PARAMS}
 
     def to_dict(self) -> dict[str, float]:
         """Law parameters plus derived quantities, as plain floats (JSON-ready)."""

@@ -1,7 +1,7 @@
-"""Compute-allocation tables of a fitted ladder (SPEC.md section 5), per k.
+"""Compute-allocation tables of a fitted ladder, per k.
 
-Fits the params_tokens and compute laws at every k and tabulates the envelope of the
-former next to the latter, the optimal split at chosen budgets, and every checkpoint's
+From the params_tokens and compute fits at every k: the envelope of the former next to
+the latter, the optimal split at chosen budgets, and every checkpoint's
 misallocation ratio, penalty and effective compute.  The numerics live in
 :mod:`lm_eval_scaling.analysis.envelope`; this module joins them to tidy tables.
 """
@@ -14,49 +14,54 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import FitError, ParameterError
-from ..passk.benchmark import ShortProblemPolicy
+from ..errors import ParameterError
+from ..fit.result import FitResult
 from .envelope import envelope_from_fit
-from .fits import fit_points
-from .points import passk_points, usable_mask
+from .points import usable_mask
 
 __all__ = ["envelope_tables"]
 
 log = logging.getLogger(__name__)
 
 
-def envelope_tables(counts: pd.DataFrame, ladder: pd.DataFrame, *, ks: Sequence[int],
-                    budgets: Sequence[float] | None = None, exclude: Sequence[str] = (),
-                    policy: ShortProblemPolicy = "drop_problems") -> dict[str, pd.DataFrame]:
+def envelope_tables(points: pd.DataFrame, fits: Sequence[FitResult], *,
+                    budgets: Sequence[float] | None = None) -> dict[str, pd.DataFrame]:
     """``{"summary", "budgets", "checkpoints"}`` tables of the envelope per k.
+
+    ``fits``: the fits of ``points`` (:func:`lm_eval_scaling.analysis.fits.fit_table`);
+    every k with a params_tokens fit gets a row, next to the compute law's fit at that k
+    where there is one (NaN otherwise).  Nothing is refitted, so these tables and the fits
+    agree by construction.
 
     summary: k, envelope_alpha, compute_alpha, envelope_C0, compute_C0, the params_tokens
     parameters, both fits' convergence.  budgets: k, budget, n_opt, d_opt,
     tokens_per_param, y_opt.  checkpoints: k, checkpoint, compute, parameters, tokens,
-    ratio (r), penalty (Phi), effective_compute, for checkpoints that entered the fit.
+    ratio (r), penalty (Phi), effective compute, for checkpoints that entered the fit.
     """
-    points = passk_points(counts, ladder, ks=ks, exclude=exclude, policy=policy)
     used = points[usable_mask(points, "compute")]
     c_top = float(used["compute"].max()) if len(used) else float("nan")
     budget_list = list(budgets) if budgets else [c_top, 10 * c_top, 100 * c_top]
+    by_law_k = {(f.law, f.k): f for f in fits}
     summary, budget_rows, ckpt_rows = [], [], []
     for k in sorted(int(v) for v in np.unique(points["k"])):
-        try:
-            pt = fit_points(points, "params_tokens", k=k, warn=False)
-            cl = fit_points(points, "compute", k=k, warn=False)
-        except FitError as exc:
-            log.warning("envelope: no fit at k=%d: %s", k, exc)
+        pt = by_law_k.get(("params_tokens", k))
+        cl = by_law_k.get(("compute", k))
+        if pt is None:
+            log.warning("envelope: no params_tokens fit at k=%d", k)
             continue
         try:
             env = envelope_from_fit(pt)
         except ParameterError as exc:
             log.warning("envelope: the params_tokens fit at k=%d has no envelope: %s", k, exc)
             continue
-        summary.append({"k": k, "envelope_alpha": env.alpha, "compute_alpha": cl.params["alpha"],
-                        "envelope_C0": env.C0, "compute_C0": cl.params["C0"],
+        nan = float("nan")
+        summary.append({"k": k, "envelope_alpha": env.alpha,
+                        "compute_alpha": cl.params["alpha"] if cl else nan,
+                        "envelope_C0": env.C0, "compute_C0": cl.params["C0"] if cl else nan,
                         **{f"pt_{n}": v for n, v in pt.params.items()},
                         "params_tokens_converged": pt.converged,
-                        "compute_converged": cl.converged, "n_points": pt.n_points})
+                        "compute_converged": cl.converged if cl else False,
+                        "n_points": pt.n_points})
         for b in budget_list:
             budget_rows.append({"k": k, "budget": b, "n_opt": float(env.n_opt(b)),
                                 "d_opt": float(env.d_opt(b)),

@@ -1,11 +1,11 @@
-"""One fit per (law, k) from a points table, and the bootstrap over problems.
+"""One fit per (law, k) of a points table, and the bootstrap over problems.
 
 :func:`fit_table` fits every (law, k) on the usable points (:func:`usable_mask`):
 censored points (pass@k = 0), points with undefined pass@k, pass@k = 1, points without
 gold (gold law) and user-excluded checkpoints are left out, counted, and named in the
 result (``excluded_labels``, ``n_censored``).
 
-:func:`problem_bootstrap_ci` (``fit_table(..., bootstrap=B)``) resamples the benchmark's
+:func:`problem_bootstrap_ci` (``FitOptions(bootstrap=B)``) resamples the benchmark's
 *problems* with replacement, recomputes every checkpoint's pass@k from the per-problem
 estimates, and refits.  One resample of problem ids is shared by all checkpoints (they
 were evaluated on the same problems), so the correlation between checkpoints is kept.
@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -25,14 +25,14 @@ import numpy.typing as npt
 import pandas as pd
 
 from ..errors import FitError, InputError
-from ..fit import FitResult, fit_law, get_law
-from ..fit._objective import Loss
 from ..fit.bootstrap import RefitJob, check_bootstrap, refit_many, with_ci
-from ..fit.core import GridSpec
-from ..passk.benchmark import ShortProblemPolicy
+from ..fit.core import fit_law
+from ..fit.laws import get_law
+from ..fit.result import FitResult
 from ..passk.estimator import pass_at_k
 from ..tables.checkpoints import checkpoint_name
-from .points import COVARIATE_COLUMNS, passk_points, usable_mask
+from .options import DEFAULT_FIT_OPTIONS, FitOptions
+from .points import COVARIATE_COLUMNS, usable_mask
 
 __all__ = ["fit_parameter_table", "fit_points", "fit_table", "problem_bootstrap_ci"]
 
@@ -42,8 +42,10 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def fit_points(points: pd.DataFrame, law: str, *, k: int | None = None,
-               x0: FitResult | None = None, warn: bool = True, **options: Any) -> FitResult:
-    """Fit ``law`` to the usable rows of a points table (one k, or every k for direct_joint)."""
+               options: FitOptions = DEFAULT_FIT_OPTIONS, x0: FitResult | None = None,
+               warn: bool = True) -> FitResult:
+    """Fit ``law`` to the usable rows of a points table (one k, or every k for a law with
+    k as a covariate)."""
     spec = get_law(law)
     sub = points if k is None else points[points["k"] == k]
     tasks = sorted(sub["task"].unique())
@@ -59,85 +61,60 @@ def fit_points(points: pd.DataFrame, law: str, *, k: int | None = None,
     cov: dict[str, Any] = {c: use[COVARIATE_COLUMNS[c]].to_numpy(np.float64)
                            for c in spec.covariates}
     if "k" not in cov:
-        cov["k"] = k  # recorded on the result; a covariate only for direct_joint
+        cov["k"] = k  # recorded on the result; a covariate only where the law says so
     fit = fit_law(law, use["neg_log_pass_at_k"].to_numpy(np.float64), **cov, x0=x0, labels=labels,
-                  task=(tasks[0] or None) if tasks else None, warn=warn, **options)
+                  task=(tasks[0] or None) if tasks else None, warn=warn,
+                  **options.law_kwargs(spec))
     return fit.with_(excluded_labels=tuple(excluded),
                      n_censored=int(dropped["censored"].to_numpy(bool).sum()))
 
 
 def fit_table(
-    counts: pd.DataFrame,
-    ladder: pd.DataFrame,
+    points: pd.DataFrame,
     *,
     laws: Sequence[str],
-    ks: Sequence[int] | npt.ArrayLike,
-    gold: pd.DataFrame | None = None,
-    exclude: Sequence[str] = (),
-    policy: ShortProblemPolicy = "drop_problems",
-    loss: Loss = "huber",
-    delta: float = 1e-3,
-    grid: GridSpec = "auto",
-    bootstrap: int = 0,
-    ci: float = 0.95,
-    seed: int = 0,
-    n_jobs: int | None = None,
+    options: FitOptions = DEFAULT_FIT_OPTIONS,
+    counts: pd.DataFrame | None = None,
     warn: bool = True,
 ) -> list[FitResult]:
-    """One fit per (law, k) (one per law for ``direct_joint``, over every k).
+    """One fit per (law, k) of a points table (:func:`passk_points`); one per law, over
+    every k, for a law with k as a covariate.
 
     A (law, k) with fewer usable points than parameters gives no fit; it is logged, not
-    raised.  ``bootstrap=B > 0`` adds percentile CIs at level ``ci`` from ``B`` refits on
-    problems resampled with replacement (jointly across checkpoints, so that the
-    correlation between checkpoints evaluated on the same problems is kept), seeded by
-    ``seed``, in up to ``n_jobs`` processes (default 2 when it pays).
+    raised.  ``options.bootstrap = B > 0`` adds percentile CIs at level ``options.ci``
+    from ``B`` refits on problems resampled with replacement (:func:`problem_bootstrap_ci`;
+    it needs the ``counts`` the points were computed from).
     """
     laws = list(dict.fromkeys(laws))
-    for law in laws:
-        get_law(law)
-    if "gold" in laws and gold is None:
+    specs = [get_law(law) for law in laws]
+    if any(s.needs_gold for s in specs) and not np.isfinite(
+            points["neg_log_gold_prob"].to_numpy(np.float64)).any():
         raise InputError("the gold law needs gold log-probabilities (a gold table / --gold FILE)")
-    points = passk_points(counts, ladder, ks=ks, gold=gold, exclude=exclude, policy=policy)
+    if options.bootstrap > 0 and counts is None:
+        raise InputError("the problem bootstrap (FitOptions field 'bootstrap') needs the "
+                         "counts table the points were computed from")
     k_values = sorted(int(v) for v in np.unique(points["k"]))
     fits: list[FitResult] = []
-    jobs: list[tuple[str, int | None]] = []
-    for law in laws:
-        jobs.extend([(law, None)] if law == "direct_joint" else [(law, k) for k in k_values])
-    options: dict[str, Any] = {"loss": loss, "delta": delta, "grid": grid}
-    for law, k in jobs:
-        try:
-            fit = fit_points(points, law, k=k, warn=warn, **options)
-        except FitError as exc:
-            log.warning("no fit for law %r at k=%s: %s", law, k, exc)
-            continue
-        fits.append(fit)
-    if bootstrap > 0 and fits:
-        fits = problem_bootstrap_ci(fits, counts, ladder, gold=gold, ks=k_values,
-                                    exclude=exclude, policy=policy, n_boot=bootstrap, ci=ci,
-                                    seed=seed, n_jobs=n_jobs, options=options)
+    for spec in specs:
+        for k in (k_values if spec.per_k else [None]):
+            try:
+                fit = fit_points(points, spec.name, k=k, options=options, warn=warn)
+            except FitError as exc:
+                log.warning("no fit for law %r at k=%s: %s", spec.name, k, exc)
+                continue
+            fits.append(fit)
+    if options.bootstrap > 0 and fits and counts is not None:
+        fits = problem_bootstrap_ci(fits, points, counts, options)
     return fits
 
 
-def problem_bootstrap_ci(
-    fits: Sequence[FitResult],
-    counts: pd.DataFrame,
-    ladder: pd.DataFrame,
-    *,
-    gold: pd.DataFrame | None,
-    ks: Sequence[int],
-    exclude: Sequence[str],
-    policy: str,
-    n_boot: int,
-    ci: float,
-    seed: int,
-    n_jobs: int | None,
-    options: Mapping[str, Any],
-) -> list[FitResult]:
-    """``fits`` (from ``fit_table``) with CIs from a bootstrap over problems."""
-    check_bootstrap(n_boot, ci)
-    points = passk_points(counts, ladder, ks=ks, gold=gold, exclude=exclude,
-                          policy=policy)  # type: ignore[arg-type]
-    boot = _resampled_passk(counts, np.asarray(ks, dtype=np.int64), points, n_boot, seed)
+def problem_bootstrap_ci(fits: Sequence[FitResult], points: pd.DataFrame,
+                         counts: pd.DataFrame, options: FitOptions) -> list[FitResult]:
+    """``fits`` (of ``points``, from ``fit_table``) with CIs from ``options.bootstrap``
+    refits on problems of ``counts`` resampled with replacement."""
+    check_bootstrap(options.bootstrap, options.ci)
+    ks = np.unique(points["k"].to_numpy(np.int64))
+    boot = _resampled_passk(counts, ks, points, options.bootstrap, options.seed)
     # boot: (B, len(points)) pass@k per replicate, aligned with points' rows
     jobs = []
     for fit in fits:
@@ -148,10 +125,9 @@ def problem_bootstrap_ci(
             y = np.where((p > 0) & (p < 1), -np.log(p), np.nan)
         cov = {c: points[COVARIATE_COLUMNS[c]].to_numpy(np.float64)[rows] for c in spec.covariates}
         jobs.append(RefitJob(law=fit.law, k=fit.k, params=dict(fit.params), ys=tuple(y),
-                         covariates=cov, options=dict(options)))
-    samples = refit_many(jobs, n_jobs)
-    return [with_ci(f, s, ci) for f, s in zip(fits, samples)]
-
+                             covariates=cov, options=options.law_kwargs(spec)))
+    samples = refit_many(jobs, options.n_jobs)
+    return [with_ci(f, s, options.ci) for f, s in zip(fits, samples)]
 
 
 def fit_parameter_table(fits: Sequence[FitResult]) -> pd.DataFrame:

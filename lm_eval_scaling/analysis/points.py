@@ -30,7 +30,7 @@ from ..fit.laws import get_law
 from ..passk.benchmark import ShortProblemPolicy, passk_table
 from ..tables.checkpoints import checkpoint_name
 
-__all__ = ["COVARIATE_COLUMNS", "POINTS_COLUMNS", "passk_points", "usable_mask"]
+__all__ = ["CI_COLUMNS", "COVARIATE_COLUMNS", "POINTS_COLUMNS", "passk_points", "usable_mask"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ POINTS_COLUMNS: Final = (
     "censored", "num_problems", "num_problems_excluded", "compute", "parameters", "tokens",
     "neg_log_gold_prob", "user_excluded",
 )
+#: Bootstrap CI columns of a pass@k table, kept by :func:`passk_points` where given.
+CI_COLUMNS: Final = ("ci_low", "ci_high", "neg_log_ci_low", "neg_log_ci_high")
 #: Law covariate -> column of the points table.
 COVARIATE_COLUMNS: Final = {"C": "compute", "N": "parameters", "D": "tokens",
                             "gold": "neg_log_gold_prob", "k": "k"}
@@ -52,20 +54,30 @@ def passk_points(
     gold: pd.DataFrame | None = None,
     exclude: Sequence[str] = (),
     policy: ShortProblemPolicy = "drop_problems",
+    passk: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per (checkpoint, k) with pass@k, its covariates and exclusion flags.
 
     ``counts``, ``ladder`` and ``gold`` are validated tidy tables (``read_counts``,
     :func:`lm_eval_scaling.tables.ladder.load_ladder`, ``read_gold``).  ``exclude`` holds glob
     patterns matched against the checkpoint name (``MODEL`` or ``MODEL@REVISION``); matches
-    are kept with ``user_excluded=True``.  Columns: :data:`POINTS_COLUMNS`.
+    are kept with ``user_excluded=True``.  ``passk``: the pass@k table of ``counts`` at
+    ``ks`` under ``policy`` where it was computed already (``passk_table``, e.g. with
+    bootstrap CIs); its CI columns are kept.  Columns: :data:`POINTS_COLUMNS` (then the CI
+    columns, where ``passk`` has them).
     """
     ks_arr = np.atleast_1d(np.asarray(ks, dtype=np.int64))
     if ks_arr.size == 0 or (ks_arr < 1).any():
         raise InputError(f"ks must be integers >= 1, got {ks_arr.tolist()}")
-    table = passk_table(counts, ks_arr, ci=None, policy=policy)
-    table = table.drop(columns=[c for c in ("ci_low", "ci_high", "neg_log_ci_low",
-                                            "neg_log_ci_high") if c in table.columns])
+    if passk is None:
+        table = passk_table(counts, ks_arr, ci=None, policy=policy)
+    else:
+        if set(np.unique(passk["k"])) != set(ks_arr.tolist()):
+            raise InputError(f"passk: the pass@k table holds k = {sorted(set(passk['k']))}, "
+                             f"not the k values asked for ({sorted(set(ks_arr.tolist()))})")
+        table = passk
+    ci_cols = [c for c in CI_COLUMNS if c in table.columns]
+    table = table.drop(columns=ci_cols)
     meta = _join_keys(table[["model", "revision"]].drop_duplicates(), ladder, "ladder")
     missing = meta[meta["_row"] < 0]
     if len(missing):
@@ -94,7 +106,11 @@ def passk_points(
     for p in patterns:
         if not any(fnmatch.fnmatchcase(c, p) for c in out["checkpoint"].unique()):
             log.warning("--exclude pattern %r matches no checkpoint", p)
-    return out[list(POINTS_COLUMNS)].reset_index(drop=True)
+    out = out[list(POINTS_COLUMNS)]
+    if passk is not None and ci_cols:
+        out = out.merge(passk[["checkpoint", "task", "k", *ci_cols]],
+                        on=["checkpoint", "task", "k"], how="left")
+    return out.reset_index(drop=True)
 
 
 def usable_mask(points: pd.DataFrame, law: str) -> npt.NDArray[np.bool_]:

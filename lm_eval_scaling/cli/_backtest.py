@@ -6,8 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._common import parse_int_list
-from ._fit import add_ladder_arguments, parse_law_list
+from ._common import (
+    add_fit_arguments,
+    add_law_argument,
+    add_table_arguments,
+    fit_options,
+    parse_int_list,
+    read_tables,
+)
 
 __all__ = ["register"]
 
@@ -22,17 +28,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description=(
             "For every compute cap below the target's compute (one per distinct checkpoint "
             "compute), fit each law on the checkpoints with C <= cap and predict the target's "
-            "-log pass@k (SPEC.md section 4).  The gold law predicts from the target's own "
+            "-log pass@k.  The gold law predicts from the target's own "
             "-log GoldProb.  Writes one row per (law, k, cap) with every fitted parameter; "
             "prints a summary of error and stability horizons per (law, k)."
         ),
     )
-    add_ladder_arguments(p)
+    add_table_arguments(p)
     p.add_argument("--target", default=None, metavar="CKPT",
                    help="checkpoint to forecast, MODEL or MODEL@REVISION (default: the most "
                         "expensive)")
-    p.add_argument("--law", type=parse_law_list, default=None, metavar="LAW,LAW",
-                   help="laws (default compute,params_tokens, plus gold with --gold)")
+    add_law_argument(p, default=None,
+                     default_text="default compute,params_tokens, plus gold with gold tables")
     p.add_argument("--k", type=parse_int_list, default=[1, 10, 100], metavar="K,K,...",
                    help="k values: 1,10,100 (default), ranges 1-8, or log grids 1:1e4:24")
     p.add_argument("--threshold", type=float, default=0.1,
@@ -40,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--stability", type=float, default=0.1,
                    help="relative distance to the full-fit parameters counted as stable "
                         "(default 0.1)")
-    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: up to 2)")
+    add_fit_arguments(p)
     p.add_argument("-o", "--output", metavar="FILE", default=None,
                    help="write every row (.csv/.tsv/.parquet) to FILE and the summary beside it "
                         "(FILE stem + '_summary'); default: print rows and summary")
@@ -51,17 +57,15 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from ..analysis.backtest import backtest
-    from ..collect.load import load_counts
+    from ..analysis.points import passk_points
     from ..tables.files import write_table_file
-    from ..tables.ladder import load_ladder
-    from ..tables.schema import read_gold
 
-    counts = load_counts(args.inputs)
-    ladder = load_ladder(args.ladder, parameters=args.parameters)
-    gold = read_gold(args.gold) if args.gold else None
+    options = fit_options(args)
+    counts, ladder, gold = read_tables(args)
     laws = args.law or (["compute", "params_tokens"] + (["gold"] if gold is not None else []))
-    result = backtest(counts, ladder, gold=gold, target=args.target, laws=laws, ks=args.k,
-                      exclude=args.exclude, policy=args.policy, n_jobs=args.jobs,
+    points = passk_points(counts, ladder, ks=args.k, gold=gold, exclude=args.exclude,
+                          policy=options.policy)
+    result = backtest(points, laws=laws, target=args.target, options=options,
                       progress=sys.stderr.isatty())
     summary = result.summary(threshold=args.threshold, stability=args.stability)
     if args.output:

@@ -6,13 +6,18 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ..errors import InputError
 from ..tables.files import write_table_file
 
-__all__ = ["add_output_argument", "emit_table", "parse_int_list"]
+__all__ = ["add_fit_arguments", "add_law_argument", "add_output_argument", "add_table_arguments",
+           "emit_table", "fit_options", "parse_int_list", "read_tables"]
+
+if TYPE_CHECKING:
+    from ..analysis.options import FitOptions
 
 
 def parse_int_list(text: str) -> list[int]:
@@ -79,3 +84,139 @@ def emit_table(
     with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200):
         text = shown.to_string(index=False, float_format=lambda v: float_format.format(v))
     sys.stdout.write(text + "\n")
+
+
+# ------------------------------------------------------------------ shared arguments
+
+
+def add_table_arguments(p: argparse.ArgumentParser, *, ladder_required: bool = True) -> None:
+    """INPUT tables, ladder, gold, parameter count and exclusions (every fitting command)."""
+    if ladder_required:
+        p.add_argument("inputs", nargs="+", metavar="INPUT",
+                       help="counts table (.csv/.parquet) or lm_eval output directory")
+        p.add_argument("--ladder", required=True, metavar="FILE|pythia",
+                       help="ladder table (model, revision, parameters, tokens) or the preset "
+                            "'pythia'")
+    else:
+        p.add_argument("inputs", nargs="*", metavar="INPUT",
+                       help="counts table (.csv/.parquet) or lm_eval output directory; "
+                            "none: the built-in default input")
+        p.add_argument("--ladder", metavar="FILE|pythia", default=None,
+                       help="ladder table (model, revision, parameters, tokens) or the preset "
+                            "'pythia'; without it the report shows pass@k only")
+    p.add_argument("--gold", metavar="FILE", default=None,
+                   help="gold table (model, revision, task, problem_id, gold_logprob); needed "
+                        "by the gold law (default: the gold task found in INPUT directories)")
+    p.add_argument("--parameters", choices=["total", "non_embedding"], default="total",
+                   help="parameter count used for N and C = 6ND (default total, as in the paper)")
+    p.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                   help="leave out checkpoints whose name matches GLOB (repeatable), "
+                        "e.g. '*_2M' for the untrained step-1 Pythia checkpoints")
+
+
+def add_law_argument(p: argparse.ArgumentParser, *, default: Sequence[str] | None,
+                     default_text: str) -> None:
+    """``--law LAW,LAW``, its help listing the registered laws."""
+    from ..fit.laws import law_names
+
+    p.add_argument("--law", type=parse_law_list, default=default, metavar="LAW,LAW",
+                   help=f"{', '.join(law_names())} ({default_text})")
+
+
+def parse_law_list(text: str) -> list[str]:
+    """``"compute,gold"`` -> ``["compute", "gold"]``, checked against the registered laws."""
+    from ..fit.laws import law_names
+
+    laws = [p.strip() for p in text.split(",") if p.strip()]
+    bad = [law for law in laws if law not in law_names()]
+    if not laws or bad:
+        raise argparse.ArgumentTypeError(
+            f"unknown law(s) {bad or [text]}; choose from {', '.join(law_names())}")
+    return list(dict.fromkeys(laws))
+
+
+def add_fit_arguments(p: argparse.ArgumentParser, *, bootstrap: str | None = None) -> None:
+    """The fields of :class:`~lm_eval_scaling.analysis.options.FitOptions`, with its defaults;
+    ``bootstrap`` names the flag of the problem-bootstrap refits (None: not offered)."""
+    d = _fit_defaults()
+    p.add_argument("--loss", choices=["huber", "squared"], default=d["loss"],
+                   help=f"loss on log residuals (default {d['loss']})")
+    p.add_argument("--delta", type=float, default=d["delta"],
+                   help=f"Huber threshold (default {d['delta']:g})")
+    p.add_argument("--grid", type=_grid, default=d["grid"],
+                   help="starting points: auto (default), full, or a number of starts")
+    p.add_argument("--bound", action="append", default=[], type=_bound, metavar="PARAM=LO:HI",
+                   help="bound a parameter in natural units, e.g. E0=0:2 or alpha=:1 "
+                        "(repeatable; applies to every law with that parameter)")
+    p.add_argument("--policy", choices=["drop_problems", "drop_k", "error"],
+                   default=d["policy"],
+                   help="problems with fewer samples than k: leave them out of that k "
+                        "(default), drop the (checkpoint, k) point, or fail")
+    if bootstrap is not None:
+        p.add_argument(bootstrap, dest="fit_bootstrap", type=int, default=d["bootstrap"],
+                       metavar="B",
+                       help="bootstrap over problems with B refits for parameter CIs "
+                            "(default 0: standard errors only)")
+    p.add_argument("--ci", type=float, default=d["ci"],
+                   help=f"confidence level (default {d['ci']})")
+    p.add_argument("--seed", type=int, default=d["seed"],
+                   help=f"bootstrap seed (default {d['seed']})")
+    p.add_argument("--jobs", type=int, default=d["n_jobs"],
+                   help="worker processes (default: up to 2)")
+
+
+def fit_options(args: argparse.Namespace, **overrides: Any) -> FitOptions:
+    """The one :class:`FitOptions` of a command, from :func:`add_fit_arguments`'s flags."""
+    from ..analysis.options import FitOptions
+
+    fields: dict[str, Any] = {
+        "loss": args.loss, "delta": args.delta, "grid": args.grid, "policy": args.policy,
+        "bounds": dict(args.bound), "bootstrap": getattr(args, "fit_bootstrap", 0),
+        "ci": args.ci, "seed": args.seed, "n_jobs": args.jobs,
+    }
+    fields.update(overrides)
+    return FitOptions(**fields)
+
+
+def read_tables(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """``(counts, ladder, gold)`` from :func:`add_table_arguments`'s flags: ``--gold`` or
+    else the gold task found in INPUT directories."""
+    from ..collect.load import load_tables
+    from ..tables.ladder import load_ladder
+    from ..tables.schema import read_gold
+
+    counts, collected_gold = load_tables(args.inputs)
+    ladder = load_ladder(args.ladder, parameters=args.parameters)
+    gold = read_gold(args.gold) if args.gold else collected_gold
+    return counts, ladder, gold
+
+
+def _fit_defaults() -> dict[str, Any]:
+    from dataclasses import fields
+
+    from ..analysis.options import FitOptions
+
+    return {f.name: f.default for f in fields(FitOptions)}
+
+
+def _grid(text: str) -> str | int:
+    if text in ("auto", "full"):
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected auto, full or a number of starts, got {text!r}") from None
+
+
+def _bound(text: str) -> tuple[str, tuple[float | None, float | None]]:
+    name, sep, rng = text.partition("=")
+    lo, sep2, hi = rng.partition(":")
+    try:
+        if not (name.strip() and sep and sep2):
+            raise ValueError
+        return name.strip(), (float(lo) if lo.strip() else None,
+                              float(hi) if hi.strip() else None)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected PARAM=LO:HI (either side may be empty), got {text!r}") from None

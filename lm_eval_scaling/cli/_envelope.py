@@ -7,8 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._common import parse_int_list
-from ._fit import add_ladder_arguments
+from ._common import (
+    add_fit_arguments,
+    add_table_arguments,
+    fit_options,
+    parse_int_list,
+    read_tables,
+)
 
 __all__ = ["register"]
 
@@ -31,11 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             "Per k: fit the params_tokens and compute laws; report the envelope's alpha "
             "(beta gamma / (beta + gamma)) next to the compute law's fitted alpha, the "
             "optimal N*/D* split at chosen budgets, and for every checkpoint its "
-            "misallocation ratio r = N / N*(C), penalty Phi(r) and effective compute "
-            "(SPEC.md section 5)."
+            "misallocation ratio r = N / N*(C), penalty Phi(r) and effective compute."
         ),
     )
-    add_ladder_arguments(p)
+    add_table_arguments(p)
     p.add_argument("--k", type=parse_int_list, default=[1, 10, 100], metavar="K,K,...",
                    help="k values: 1,10,100 (default), ranges 1-8, or log grids 1:1e4:24")
     p.add_argument("--budgets", type=_float_list, default=None, metavar="C,C,...",
@@ -45,20 +49,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="write the per-checkpoint table to FILE (.csv/.tsv/.parquet) and the "
                         "per-k summary and budgets tables beside it (stem + '_summary', "
                         "'_budgets'); default: print all three")
+    add_fit_arguments(p)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-
     from ..analysis.envelope_tables import envelope_tables
-    from ..collect.load import load_counts
+    from ..analysis.fits import fit_table
+    from ..analysis.points import passk_points
     from ..tables.files import write_table_file
-    from ..tables.ladder import load_ladder
 
-    counts = load_counts(args.inputs)
-    ladder = load_ladder(args.ladder, parameters=args.parameters)
-    tables = envelope_tables(counts, ladder, ks=args.k, budgets=args.budgets,
-                             exclude=args.exclude, policy=args.policy)
+    options = fit_options(args)
+    counts, ladder, gold = read_tables(args)
+    points = passk_points(counts, ladder, ks=args.k, gold=gold, exclude=args.exclude,
+                          policy=options.policy)
+    fits = fit_table(points, laws=["params_tokens", "compute"], options=options, warn=False)
+    tables = envelope_tables(points, fits, budgets=args.budgets)
     if args.output:
         path = Path(args.output)
         suffix = "".join(path.suffixes) or ".csv"

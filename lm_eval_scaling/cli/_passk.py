@@ -38,10 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..collect.load import load_counts
+    from ..collect.load import load_tables
     from ..passk.benchmark import passk_table
 
-    counts = load_counts(args.inputs)
+    counts, _ = load_tables(args.inputs)
     table = passk_table(counts, args.k, ci=args.ci or None, n_boot=args.bootstrap,
                         seed=args.seed, policy=args.policy)
     emit_table(table, args.output, display_columns=DISPLAY_COLUMNS)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import parse_int_list
+from ._common import (
+    add_fit_arguments,
+    add_law_argument,
+    add_table_arguments,
+    fit_options,
+    parse_int_list,
+)
 
 __all__ = ["register"]
-
-
-def _law_list(text: str) -> list[str]:
-    from ._fit import parse_law_list
-
-    return parse_law_list(text)
 
 
 def _formats(text: str) -> list[str]:
@@ -36,41 +36,23 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             "previous report unless --force."
         ),
     )
-    p.add_argument("inputs", nargs="*", metavar="INPUT",
-                   help="counts table (.csv/.parquet) or lm_eval output directory; "
-                        "none: the built-in default input")
-    p.add_argument("--ladder", metavar="FILE|pythia", default=None,
-                   help="ladder table (model, revision, parameters, tokens) or the preset "
-                        "'pythia'; without it the report shows pass@k only")
-    p.add_argument("--gold", metavar="FILE", default=None,
-                   help="gold table (gold_logprob per problem): enables the gold law")
-    p.add_argument("--parameters", choices=["total", "non_embedding"], default="total",
-                   help="parameter count used for N and C = 6ND (default total)")
+    add_table_arguments(p, ladder_required=False)
     p.add_argument("--target", metavar="CKPT", default=None,
                    help="checkpoint the backtest forecasts (default: the most expensive)")
     p.add_argument("--k", type=parse_int_list, default=None, metavar="K,K,...",
                    help="k values (default: powers of ten up to 1000 not above the median "
                         "samples per problem); ranges 1-8, log grids 1:1e4:24")
-    p.add_argument("--law", type=_law_list, default=None, metavar="LAW,LAW",
-                   help="laws to fit (default compute,params_tokens,gold; gold only with --gold)")
-    p.add_argument("--exclude", action="append", default=[], metavar="GLOB",
-                   help="leave checkpoints matching GLOB out of fits and backtests (repeatable)")
-    p.add_argument("--policy", choices=["drop_problems", "drop_k", "error"],
-                   default="drop_problems",
-                   help="problems with fewer samples than k (as in passk; default drop_problems)")
-    p.add_argument("--ci", type=float, default=0.95,
-                   help="confidence level; 0 disables the pass@k bootstrap (default 0.95)")
+    add_law_argument(p, default=None,
+                     default_text="default compute,params_tokens,gold; gold only with gold tables")
+    add_fit_arguments(p, bootstrap="--fit-bootstrap")
     p.add_argument("--bootstrap", type=int, default=1000, metavar="B",
-                   help="pass@k bootstrap resamples over problems (default 1000)")
-    p.add_argument("--fit-bootstrap", type=int, default=0, metavar="B",
-                   help="problem-bootstrap refits for parameter CIs (default 0: standard errors)")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+                   help="pass@k bootstrap resamples over problems at level --ci; 0 or --ci 0 "
+                        "disables it (default 1000)")
     p.add_argument("--no-backtest", dest="backtest", action="store_false",
                    help="skip the backtest (figures 5 and 6)")
     p.add_argument("--format", type=_formats, default=["png"], metavar="FMT,FMT",
                    help="figure files to write besides PNG: pdf, svg (default png only)")
     p.add_argument("--dpi", type=int, default=200, help="PNG resolution (default 200)")
-    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: up to 2)")
     p.add_argument("--force", action="store_true",
                    help="write into a non-empty directory that is not a previous report "
                         "(its other files are left alone)")
@@ -81,6 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..analysis.options import FitOptions
     from ..report import ReportOptions, build_report
 
     options = ReportOptions(
@@ -88,13 +71,10 @@ def run(args: argparse.Namespace) -> int:
         laws=tuple(args.law) if args.law else None,
         target=args.target,
         exclude=tuple(args.exclude),
-        policy=args.policy,
-        ci=args.ci or None,
-        n_boot=args.bootstrap,
-        seed=args.seed,
-        fit_bootstrap=args.fit_bootstrap,
+        # --ci 0: no pass@k bootstrap (the fits' CI level keeps its default)
+        fit=fit_options(args, **({} if args.ci else {"ci": FitOptions().ci})),
+        n_boot=args.bootstrap if args.ci else 0,
         backtest=args.backtest,
-        n_jobs=args.jobs,
         figure_formats=tuple(args.format),
         dpi=args.dpi,
     )

@@ -1,4 +1,4 @@
-"""Turn the CLI's INPUT arguments (table files or harness output directories) into tidy tables."""
+"""Turn INPUT arguments (table files or harness output directories) into tidy tables."""
 
 from __future__ import annotations
 
@@ -11,33 +11,33 @@ import pandas as pd
 from ..errors import InputError
 from ..tables.schema import COUNTS_KEY, concat_tables, read_counts
 
-__all__ = ["load_counts"]
+__all__ = ["load_tables"]
 
 
-def load_counts(inputs: Sequence[str | os.PathLike[str]]) -> pd.DataFrame:
-    """One validated counts table from several inputs.
+def load_tables(
+    inputs: Sequence[str | os.PathLike[str]],
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """``(counts, gold)``: one validated counts table from several inputs, and the gold
+    table the harness output directories hold (None when they hold none).
 
-    A file is read as a counts table (CSV/Parquet); a directory is read as lm_eval
-    output (``results_*.json`` + ``samples_*.jsonl``) through :mod:`lm_eval_scaling.collect`.
+    A file is read as a counts table (CSV/Parquet); the directories are read together as
+    lm_eval output (``results_*.json`` + ``samples_*.jsonl``) by
+    :func:`lm_eval_scaling.collect.collect_tables`, so its merge rules apply across them.
     The same (model, revision, task, problem_id) in two inputs is an error.
     """
     if not inputs:
         raise InputError("no INPUT given: pass a counts table or a harness output directory")
-    frames: list[tuple[str, pd.DataFrame]] = []
     for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            frames.append((str(path), _counts_from_run_dir(path)))
-        elif path.exists():
-            frames.append((str(path), read_counts(path)))
-        else:
-            raise InputError(f"{path}: no such file or directory")
-    return concat_tables(frames, COUNTS_KEY)
-
-
-def _counts_from_run_dir(path: Path) -> pd.DataFrame:
-    try:
+        if not Path(item).exists():
+            raise InputError(f"{item}: no such file or directory")
+    dirs = [p for p in inputs if Path(p).is_dir()]
+    files = [p for p in inputs if not Path(p).is_dir()]
+    frames: list[tuple[str, pd.DataFrame]] = [(str(p), read_counts(p)) for p in files]
+    gold = None
+    if dirs:
         from . import collect_tables
-    except ImportError as exc:  # pragma: no cover - only before the collect module exists
-        raise InputError(f"{path}: reading harness output directories needs lm_eval_scaling.collect") from exc
-    return collect_tables([path]).counts
+
+        collected = collect_tables(dirs)
+        frames.insert(0, (", ".join(map(str, dirs)), collected.counts))
+        gold = collected.gold if len(collected.gold) else None
+    return concat_tables(frames, COUNTS_KEY), gold

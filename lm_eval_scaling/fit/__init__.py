@@ -1,23 +1,47 @@
-"""Scaling-law fits (SPEC.md sections 2, 3 and 6).
+"""Scaling-law fits: arrays in, :class:`FitResult` out (no tables).
 
 ::
 
-    from lm_eval_scaling.fit import fit_law, FitResult, get_law, LawSpec, LAW_NAMES
+    from lm_eval_scaling.fit import fit_law, FitResult, get_law, law_names
     fit = fit_law("compute", y, C=compute, k=10)
     fit.params, fit.stderr, fit.converged, fit.predict(C=[1e22])
 
-:func:`fit_law` fits one law to one response vector; :mod:`.table` builds the points
-from counts + ladder tables and fits every (law, k) (``passk_points``, ``fit_table``);
-:func:`bootstrap_fit` gives residual/parametric bootstrap CIs where only ``y`` is known
-(``fit_table(..., bootstrap=B)`` resamples problems instead).
+:func:`fit_law` fits one law (:mod:`.laws`, one module per law) to one response vector;
+:func:`bootstrap_fit` gives residual/parametric bootstrap CIs where only ``y`` is known.
+Fits of a points table (every law and k, the bootstrap over problems) live in
+:mod:`lm_eval_scaling.analysis.fits`.  Names are imported lazily, so that reading the law
+registry (e.g. for ``--help``) does not import the optimiser.
 """
 
 from __future__ import annotations
 
-from .bootstrap import bootstrap_fit
-from .core import FitWarning, fit_law
-from .laws import LAW_NAMES, LawSpec, get_law
-from .result import FitResult
+import importlib
+from typing import Any
 
-__all__ = ["LAW_NAMES", "FitResult", "FitWarning", "LawSpec", "bootstrap_fit", "fit_law",
-           "get_law"]
+__all__ = ["FitResult", "FitWarning", "LawSpec", "bootstrap_fit", "fit_law", "get_law",
+           "law_names", "register_law"]
+
+# public name -> submodule that defines it
+_EXPORTS = {
+    "FitResult": "result",
+    "FitWarning": "core",
+    "fit_law": "core",
+    "bootstrap_fit": "bootstrap",
+    "LawSpec": "laws",
+    "get_law": "laws",
+    "law_names": "laws",
+    "register_law": "laws",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

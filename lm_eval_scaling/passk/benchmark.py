@@ -20,7 +20,7 @@ import logging
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +31,7 @@ from ..tables.checkpoints import checkpoint_name
 from .estimator import pass_at_k
 
 __all__ = [
+    "SHORT_PROBLEM_POLICIES",
     "BenchmarkPassAtK",
     "ShortProblemPolicy",
     "benchmark_pass_at_k",
@@ -41,7 +42,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ShortProblemPolicy = Literal["drop_problems", "drop_k", "error"]
-_POLICIES = ("drop_problems", "drop_k", "error")
+SHORT_PROBLEM_POLICIES: Final = ("drop_problems", "drop_k", "error")
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,8 @@ def benchmark_pass_at_k(
 
     ``ci=None`` (or 0) skips the bootstrap; ``ci_low``/``ci_high`` are then NaN.
     """
-    if policy not in _POLICIES:
-        raise InputError(f"policy must be one of {_POLICIES}, got {policy!r}")
+    if policy not in SHORT_PROBLEM_POLICIES:
+        raise InputError(f"policy must be one of {SHORT_PROBLEM_POLICIES}, got {policy!r}")
     if ci is not None and ci != 0 and not 0 < ci < 1:
         raise InputError(f"ci must be in (0, 1), got {ci!r}")
     ks = np.atleast_1d(np.asarray(k, dtype=np.int64))

@@ -145,9 +145,9 @@ def _fig_passk_vs_compute(results: ReportResults) -> tuple[Figure, str] | str:
 
 def _ci_text(results: ReportResults) -> str:
     o = results.options
-    if not o.ci or not o.n_boot:
+    if not o.n_boot:
         return "none (no bootstrap)"
-    return f"{o.ci:.0%} percentile bootstrap CI ({o.n_boot} resamples)"
+    return f"{o.fit.ci:.0%} percentile bootstrap CI ({o.n_boot} resamples)"
 
 
 def _fig_parameters_vs_k(results: ReportResults) -> tuple[Figure, str] | str:
@@ -156,9 +156,9 @@ def _fig_parameters_vs_k(results: ReportResults) -> tuple[Figure, str] | str:
     if not results.fits:
         return "no fit (needs a ladder table and at least one law)"
     fig = plot_parameters_vs_k(results.fits, laws=results.laws)
-    boot = results.options.fit_bootstrap
+    boot = results.options.fit.bootstrap
     caption = ("Fitted parameters of each law against k (colour = k, as in every figure). "
-               + (f"Error bars: {results.options.ci or 0.95:.0%} CI from {boot} problem-bootstrap "
+               + (f"Error bars: {results.options.fit.ci:.0%} CI from {boot} problem-bootstrap "
                   "refits." if boot else
                   "Error bars: ±1 asymptotic standard error (none where undefined, e.g. an "
                   "irreducible term driven to 0); use --fit-bootstrap B for bootstrap CIs.")

@@ -124,10 +124,14 @@ def _meta(results: ReportResults) -> str:
         ("tasks", ", ".join(sorted(t or "(none)" for t in counts["task"].unique()))),
         ("k", ", ".join(map(str, results.ks))),
         ("laws", ", ".join(results.laws) or "none (no ladder)"),
-        ("pass@k bootstrap", f"{o.n_boot} resamples, CI {o.ci}, seed {o.seed}"
-                             if o.ci and o.n_boot else "none"),
-        ("fit bootstrap", f"{o.fit_bootstrap} refits" if o.fit_bootstrap else "none"),
-        ("short problems", o.policy),
+        ("pass@k bootstrap", f"{o.n_boot} resamples, CI {o.fit.ci}, seed {o.fit.seed}"
+                             if o.n_boot else "none"),
+        ("fit bootstrap", f"{o.fit.bootstrap} refits" if o.fit.bootstrap else "none"),
+        ("fit options", f"loss {o.fit.loss}"
+                        + (f" (delta {o.fit.delta:g})" if o.fit.loss == "huber" else "")
+                        + f", grid {o.fit.grid}"
+                        + (f", bounds {dict(o.fit.bounds)}" if o.fit.bounds else "")),
+        ("short problems", o.fit.policy),
         ("excluded from fits", ", ".join(o.exclude) or "none"),
     ]
     if results.backtest is not None:
@@ -200,8 +204,8 @@ def _fits_tables(results: ReportResults) -> str:
     from ..fit.laws import get_law
 
     out = []
-    boot = results.options.fit_bootstrap
-    out.append("<p>Value with " + (f"{results.options.ci or 0.95:.0%} problem-bootstrap CI "
+    boot = results.options.fit.bootstrap
+    out.append("<p>Value with " + (f"{results.options.fit.ci:.0%} problem-bootstrap CI "
                                    f"({boot} refits)" if boot else
                                    "±1 asymptotic standard error where defined")
                + "; R² of the log-space fit. Full records: <a href='fits.json'>fits.json</a> "
@@ -276,7 +280,7 @@ def _passk_table(results: ReportResults) -> str:
     raw = [c for c in df.columns if c.startswith("pass@")]
     html_table = _table(df, left=("checkpoint", "task"), raw=raw)
     intro = ("<p>Mean over problems of the unbiased estimator, with its "
-             + ("bootstrap CI" if results.options.ci and results.options.n_boot else "value")
+             + ("bootstrap CI" if results.options.n_boot else "value")
              + (", checkpoints in order of compute" if order is not None else "")
              + ". Identical to <code>lm-eval-scaling passk</code>: "
              "<a href='passk.csv'>passk.csv</a>.</p>")

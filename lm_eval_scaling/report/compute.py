@@ -34,8 +34,9 @@ from typing import TYPE_CHECKING, Final, Literal
 import numpy as np
 import pandas as pd
 
+from ..analysis.options import FitOptions
 from ..errors import FitError, InputError
-from ..passk.benchmark import ShortProblemPolicy, passk_table
+from ..passk.benchmark import passk_table
 
 if TYPE_CHECKING:
     from ..analysis.backtest import BacktestResult
@@ -62,8 +63,6 @@ log = logging.getLogger(__name__)
 REPORT_GENERATOR: Final = "lm-eval-scaling report"
 DEFAULT_LAWS: Final = ("compute", "params_tokens", "gold")
 _AUTO_KS: Final = (1, 10, 100, 1000)
-_BACKTEST_LAWS: Final = ("compute", "params_tokens", "gold", "direct_compute",
-                         "direct_params_tokens")
 _DENSE_K_POINTS: Final = 25
 
 FigureFormat = Literal["png", "pdf", "svg"]
@@ -130,6 +129,7 @@ def load_report_inputs(
     directories (the gold log-likelihood task) are used.  ``ladder``: a ladder table, a DataFrame or the preset ``"pythia"``; None gives a
     pass@k-only report.  ``gold``: a gold table (enables the gold law).
     """
+    from ..collect.load import load_tables
     from ..tables.ladder import load_ladder
     from ..tables.schema import read_gold
 
@@ -144,7 +144,7 @@ def load_report_inputs(
         inputs = [default.counts]
         ladder, gold = default.ladder, default.gold
         sources["input"] = f"built-in default ({default.name})"
-    counts, collected_gold = _counts_and_gold(list(inputs))
+    counts, collected_gold = load_tables(list(inputs))
     sources["counts"] = ", ".join(str(p) for p in inputs)
     ladder_table = None
     if ladder is not None:
@@ -163,67 +163,47 @@ def load_report_inputs(
     return ReportInputs(counts=counts, ladder=ladder_table, gold=gold_table, sources=sources)
 
 
-def _counts_and_gold(inputs: Sequence[str | os.PathLike[str]],
-                     ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Counts from tables and harness output directories, and the gold table the
-    directories hold (None if they hold none).  Directories are read in one pass."""
-    from ..collect.load import load_counts
-
-    dirs = [p for p in inputs if Path(p).is_dir()]
-    if not dirs:
-        return load_counts(inputs), None
-    from ..collect import collect_tables
-    from ..tables.schema import COUNTS_KEY, concat_tables
-
-    collected = collect_tables(dirs)
-    frames = [(", ".join(map(str, dirs)), collected.counts)]
-    files = [p for p in inputs if not Path(p).is_dir()]
-    if files:
-        frames.append((", ".join(map(str, files)), load_counts(files)))
-    counts = concat_tables(frames, COUNTS_KEY)
-    return counts, (collected.gold if len(collected.gold) else None)
-
-
 # --------------------------------------------------------------------------- options
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReportOptions:
     """What the report computes.  Defaults match the CLI commands' defaults.
 
     ``ks``: None picks powers of ten up to 1000 that do not exceed the median number of
     samples per problem (so that most problems define pass@k).  ``laws``: laws to fit
-    (the gold law is skipped with a note when there is no gold table, unless asked for
-    explicitly).  ``n_boot``/``ci``/``seed``: the pass@k bootstrap (as ``passk``);
-    ``fit_bootstrap``: problem-bootstrap refits for parameter CIs (as ``fit
-    --bootstrap``; 0 = standard errors only).
+    (a law using the gold covariate is skipped with a note when there is no gold table,
+    unless asked for explicitly).  ``fit``: how every fit is made (:class:`FitOptions`:
+    loss, grid, short-problem policy, problem-bootstrap refits, CI level, seed, worker
+    processes), the same value for the fits, the backtest and the envelope.  ``n_boot``:
+    the pass@k bootstrap resamples (as ``passk``; 0 = no pass@k CIs), at level
+    ``fit.ci`` seeded by ``fit.seed``.
     """
 
     ks: tuple[int, ...] | None = None
     laws: tuple[str, ...] | None = None
     target: str | None = None
     exclude: tuple[str, ...] = ()
-    policy: ShortProblemPolicy = "drop_problems"
-    ci: float | None = 0.95
+    fit: FitOptions = field(default_factory=FitOptions)
     n_boot: int = 1000
-    seed: int = 0
-    fit_bootstrap: int = 0
     backtest: bool = True
-    n_jobs: int | None = None
     figure_formats: tuple[FigureFormat, ...] = ("png",)
     dpi: int = 200
 
     def __post_init__(self) -> None:
         if self.ks is not None and (not self.ks or min(self.ks) < 1):
-            raise InputError(f"ks must be integers >= 1, got {self.ks}")
-        if self.n_boot < 0 or self.fit_bootstrap < 0:
-            raise InputError("bootstrap sizes must be >= 0, got "
-                             f"n_boot={self.n_boot}, fit_bootstrap={self.fit_bootstrap}")
+            raise InputError(f"ReportOptions field 'ks': integers >= 1, got {self.ks}")
+        if not isinstance(self.fit, FitOptions):
+            raise InputError(f"ReportOptions field 'fit': a FitOptions, got "
+                             f"{type(self.fit).__name__}")
+        if self.n_boot < 0:
+            raise InputError(f"ReportOptions field 'n_boot': bootstrap resamples >= 0, got "
+                             f"{self.n_boot}")
         bad = [f for f in self.figure_formats if f not in ("png", "pdf", "svg")]
         if bad:
-            raise InputError(f"figure formats must be png, pdf or svg, got {bad}")
+            raise InputError(f"ReportOptions field 'figure_formats': png, pdf or svg, got {bad}")
         if not 50 <= self.dpi <= 1200:
-            raise InputError(f"dpi must be in [50, 1200], got {self.dpi}")
+            raise InputError(f"ReportOptions field 'dpi': in [50, 1200], got {self.dpi}")
 
 
 # --------------------------------------------------------------------------- results
@@ -279,6 +259,7 @@ def compute_report(
     from tqdm import tqdm
 
     opts = options or ReportOptions()
+    fit_opts = opts.fit
     counts, ladder, gold = inputs.counts, inputs.ladder, inputs.gold
     notes: list[str] = []
     ks = tuple(sorted(set(opts.ks))) if opts.ks is not None else auto_ks(counts)
@@ -288,11 +269,11 @@ def compute_report(
     steps = tqdm(total=4, desc="report", unit="step", disable=not progress, leave=False)
     try:
         steps.set_postfix_str("pass@k")
-        passk = passk_table(counts, list(ks), ci=opts.ci or None, n_boot=opts.n_boot,
-                            seed=opts.seed, policy=opts.policy)
+        passk = passk_table(counts, list(ks), ci=fit_opts.ci if opts.n_boot else None,
+                            n_boot=opts.n_boot, seed=fit_opts.seed, policy=fit_opts.policy)
         with _quiet("lm_eval_scaling.passk.benchmark"):  # NaN beyond each checkpoint's samples: by design
             passk_dense = passk_table(counts, dense_ks(counts), ci=None, policy="drop_k")
-        _note_short_problems(passk, opts.policy, notes)
+        _note_short_problems(passk, fit_opts.policy, notes)
         steps.update()
 
         points = None
@@ -310,26 +291,22 @@ def compute_report(
             from ..analysis.points import passk_points
 
             steps.set_postfix_str("fits")
-            with _quiet("lm_eval_scaling.passk.benchmark"):  # the pass@k table above warned already
-                points = passk_points(counts, ladder, ks=list(ks), gold=gold,
-                                      exclude=opts.exclude, policy=opts.policy)
-            points = _with_ci(points, passk)
+            points = passk_points(counts, ladder, ks=list(ks), gold=gold, exclude=opts.exclude,
+                                  policy=fit_opts.policy, passk=passk)
             if laws:
-                with warnings.catch_warnings(), _quiet("lm_eval_scaling.passk.benchmark"):
+                with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # non-convergence is reported in notes
-                    fits = tuple(fit_table(counts, ladder, laws=list(laws), ks=list(ks), gold=gold,
-                                           exclude=opts.exclude, policy=opts.policy,
-                                           bootstrap=opts.fit_bootstrap, ci=opts.ci or 0.95,
-                                           seed=opts.seed, n_jobs=opts.n_jobs, warn=False))
+                    fits = tuple(fit_table(points, laws=laws, options=fit_opts, counts=counts,
+                                           warn=False))
                 _note_fits(fits, laws, ks, notes)
         steps.update()
 
         steps.set_postfix_str("backtest")
-        backtest_result = _run_backtest(inputs, opts, ks, laws, points, notes, progress)
+        backtest_result = _run_backtest(opts, laws, points, fits, notes, progress)
         steps.update()
 
         steps.set_postfix_str("envelope")
-        envelopes, envelope_tables = _envelopes(inputs, opts, ks, fits, points, notes)
+        envelopes, envelope_tables = _envelopes(opts, fits, points, notes)
         steps.update()
     finally:
         steps.close()
@@ -361,13 +338,12 @@ def _laws(opts: ReportOptions, has_ladder: bool, has_gold: bool, notes: list[str
     from ..fit.laws import get_law
 
     laws = tuple(dict.fromkeys(opts.laws or DEFAULT_LAWS))
-    for law in laws:
-        get_law(law)  # unknown names: InputError listing the choices
-    if "gold" in laws and not has_gold:
+    gold_laws = [law for law in laws if get_law(law).needs_gold]  # unknown: InputError
+    if gold_laws and not has_gold:
         if opts.laws:
-            raise InputError("the gold law needs gold log-probabilities (--gold FILE)")
+            raise InputError(f"the {gold_laws[0]} law needs gold log-probabilities (--gold FILE)")
         notes.append("No gold table (--gold): the gold law (figure 4) is skipped.")
-        laws = tuple(law for law in laws if law != "gold")
+        laws = tuple(law for law in laws if law not in gold_laws)
     return laws
 
 
@@ -385,11 +361,6 @@ def _note_short_problems(passk: pd.DataFrame, policy: str, notes: list[str]) -> 
     )
 
 
-def _with_ci(points: pd.DataFrame, passk: pd.DataFrame) -> pd.DataFrame:
-    cols = ["checkpoint", "task", "k", "neg_log_ci_low", "neg_log_ci_high", "ci_low", "ci_high"]
-    return points.merge(passk[cols], on=["checkpoint", "task", "k"], how="left")
-
-
 def _note_fits(fits: Sequence[FitResult], laws: Sequence[str], ks: Sequence[int],
                notes: list[str]) -> None:
     have = {(f.law, int(f.k)) for f in fits if f.k is not None}
@@ -403,34 +374,36 @@ def _note_fits(fits: Sequence[FitResult], laws: Sequence[str], ks: Sequence[int]
                      "not trustworthy): " + "; ".join(failed) + ".")
 
 
-def _run_backtest(inputs: ReportInputs, opts: ReportOptions, ks: Sequence[int],
-                  laws: Sequence[str], points: pd.DataFrame | None, notes: list[str],
+def _run_backtest(opts: ReportOptions, laws: Sequence[str], points: pd.DataFrame | None,
+                  fits: Sequence[FitResult], notes: list[str],
                   progress: bool) -> BacktestResult | None:
-    if points is None or inputs.ladder is None:
+    if points is None:
         return None
     if not opts.backtest:
         notes.append("Backtest not run (--no-backtest): figures 5 and 6 are skipped.")
         return None
-    bt_laws = [law for law in laws if law in _BACKTEST_LAWS]
+    from ..fit.laws import get_law
+
+    bt_laws = [law for law in laws if get_law(law).backtestable]
     if not bt_laws:
         notes.append("No backtestable law requested: figures 5 and 6 are skipped.")
         return None
     from ..analysis.backtest import backtest
 
     def run(run_laws: Sequence[str]) -> BacktestResult:
-        return backtest(inputs.counts, inputs.ladder, gold=inputs.gold, target=opts.target,
-                        laws=list(run_laws), ks=list(ks), exclude=opts.exclude,
-                        policy=opts.policy, n_jobs=opts.n_jobs, progress=progress)
+        return backtest(points, laws=list(run_laws), target=opts.target, options=opts.fit,
+                        fits=[f for f in fits if f.law in run_laws], progress=progress)
 
     try:
         try:
             result = run(bt_laws)
         except InputError as exc:
             # e.g. the gold table lacks the target: backtest the other laws, say why
-            if "gold" not in bt_laws or "gold" not in str(exc) or len(bt_laws) == 1:
+            gold_laws = [law for law in bt_laws if get_law(law).needs_gold]
+            if not gold_laws or "gold" not in str(exc) or len(gold_laws) == len(bt_laws):
                 raise
             notes.append(f"The gold law is not backtested: {exc}")
-            result = run([law for law in bt_laws if law != "gold"])
+            result = run([law for law in bt_laws if law not in gold_laws])
     except (InputError, FitError) as exc:
         if opts.target is not None:
             raise
@@ -443,16 +416,16 @@ def _run_backtest(inputs: ReportInputs, opts: ReportOptions, ks: Sequence[int],
     return result
 
 
-def _envelopes(inputs: ReportInputs, opts: ReportOptions, ks: Sequence[int],
-               fits: Sequence[FitResult], points: pd.DataFrame | None, notes: list[str],
+def _envelopes(opts: ReportOptions, fits: Sequence[FitResult], points: pd.DataFrame | None,
+               notes: list[str],
                ) -> tuple[dict[int, Envelope], dict[str, pd.DataFrame] | None]:
     """Envelopes of the converged params+tokens fits (for figure 7) and the tables of
-    ``lm-eval-scaling envelope`` (summary, budgets, checkpoints) for the same options."""
+    ``lm-eval-scaling envelope`` (summary, budgets, checkpoints) from the same fits."""
     from ..analysis.envelope import envelope_from_fit
 
     pt_fits = sorted((f for f in fits if f.law == "params_tokens" and f.k is not None),
                      key=lambda f: f.k or 0)
-    if points is None or inputs.ladder is None or not pt_fits:
+    if points is None or not pt_fits:
         if points is not None and "params_tokens" in {f.law for f in fits} | set(opts.laws or ()):
             notes.append("No params+tokens fit: the compute-optimal envelope (figure 7) is "
                          "skipped.")
@@ -471,9 +444,7 @@ def _envelopes(inputs: ReportInputs, opts: ReportOptions, ks: Sequence[int],
         _note_far_ridge(envs[k], k, points, notes)
     from ..analysis.envelope_tables import envelope_tables
 
-    with _quiet("lm_eval_scaling.passk.benchmark"):
-        tables = envelope_tables(inputs.counts, inputs.ladder, ks=list(ks), exclude=opts.exclude,
-                                 policy=opts.policy)
+    tables = envelope_tables(points, fits)
     if tables["summary"].empty:
         return envs, None
     return envs, tables

@@ -1,4 +1,4 @@
-"""Backtesting (SPEC.md section 4) and the backtest / envelope commands.
+"""Backtesting and the backtest / envelope commands.
 
 Oracles: counts simulated so that pass@1 follows a known compute law exactly (the
 forecast error must vanish as the cap approaches the target and the parameters must
@@ -17,21 +17,22 @@ import pytest
 
 from lm_eval_scaling import backtest
 from lm_eval_scaling.analysis.backtest import BACKTEST_COLUMNS
+from lm_eval_scaling.analysis.options import FitOptions
+from lm_eval_scaling.analysis.points import passk_points
 from lm_eval_scaling.cli import main
 from lm_eval_scaling.errors import InputError
 from lm_eval_scaling.fit import fit_law
 from lm_eval_scaling.passk.gold import gold_summary
 from lm_eval_scaling.tables.ladder import load_ladder
 from lm_eval_scaling.tables.schema import read_counts, read_gold
-
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pythia_gsm8k"
 from tests.support import TRUTH, law_tables
 
 
 @pytest.fixture(scope="module")
 def simulated():
     counts, ladder = law_tables()
-    return counts, ladder, backtest(counts, ladder, laws=["compute"], ks=[1], n_jobs=1)
+    points = passk_points(counts, ladder, ks=[1])
+    return counts, ladder, backtest(points, laws=["compute"], options=FitOptions(n_jobs=1))
 
 
 def test_rows_contract_and_default_target(simulated) -> None:
@@ -62,8 +63,6 @@ def test_errors_vanish_as_caps_approach_the_target(simulated) -> None:
 
 def test_single_row_equals_an_independent_refit(simulated) -> None:
     counts, ladder, res = simulated
-    from lm_eval_scaling.analysis.points import passk_points
-
     pts = passk_points(counts, ladder, ks=[1])
     row = res.rows.sort_values("horizon_oom").iloc[5]
     use = pts[(pts["compute"] <= row["c_max"]) & (pts["checkpoint"] != res.target)]
@@ -75,29 +74,29 @@ def test_single_row_equals_an_independent_refit(simulated) -> None:
 
 def test_parallel_equals_serial_and_errors() -> None:
     counts, ladder = law_tables(n_samples=5000, problems=30)
-    a = backtest(counts, ladder, laws=["compute", "direct_compute"], ks=[1, 2], n_jobs=1)
-    b = backtest(counts, ladder, laws=["compute", "direct_compute"], ks=[1, 2], n_jobs=2)
+    points = passk_points(counts, ladder, ks=[1, 2])
+    laws = ["compute", "direct_compute"]
+    a = backtest(points, laws=laws, options=FitOptions(n_jobs=1))
+    b = backtest(points, laws=laws, options=FitOptions(n_jobs=2))
     pd.testing.assert_frame_equal(a.rows, b.rows)
     with pytest.raises(InputError, match="did you mean 'm6@t128'"):
-        backtest(counts, ladder, laws=["compute"], ks=[1], target="m6@t12")
+        backtest(points, laws=["compute"], target="m6@t12")
     with pytest.raises(InputError, match="gold"):
-        backtest(counts, ladder, laws=["gold"], ks=[1])
+        backtest(points, laws=["gold"])
     with pytest.raises(InputError, match="law must be one of"):
-        backtest(counts, ladder, laws=["direct_joint"], ks=[1])
+        backtest(points, laws=["direct_joint"])
 
 
 # ------------------------------------------------------------------ shared Pythia data
 
 
 @pytest.fixture(scope="module")
-def pythia():
-    if not (SHARED / "counts.csv").exists():
-        pytest.skip("shared Pythia data not available")
-    counts = read_counts(SHARED / "counts.csv")
-    ladder = load_ladder(SHARED / "ladder.csv")
-    gold = read_gold(SHARED / "gold.csv")
-    res = backtest(counts, ladder, gold=gold, target="Pythia_12B_300B",
-                   laws=["compute", "params_tokens", "gold"], ks=[1, 10], exclude=["*_2M"])
+def pythia(pythia_dir: Path):
+    counts = read_counts(pythia_dir / "counts.csv")
+    ladder = load_ladder(pythia_dir / "ladder.csv")
+    gold = read_gold(pythia_dir / "gold.csv")
+    points = passk_points(counts, ladder, ks=[1, 10], gold=gold, exclude=["*_2M"])
+    res = backtest(points, target="Pythia_12B_300B", laws=["compute", "params_tokens", "gold"])
     return counts, ladder, gold, res
 
 

@@ -7,14 +7,21 @@ import pandas as pd
 import pytest
 
 from lm_eval_scaling.analysis.envelope_tables import envelope_tables
+from lm_eval_scaling.analysis.fits import fit_table
+from lm_eval_scaling.analysis.points import passk_points
 from tests.support import law_tables  # a ladder whose pass@1 follows a known compute law
 
 
 def test_envelope_tables_match_closed_forms() -> None:
     counts, ladder = law_tables(n_samples=20_000, problems=40)
-    t = envelope_tables(counts, ladder, ks=[1], budgets=[1e21])
+    points = passk_points(counts, ladder, ks=[1])
+    fits = fit_table(points, laws=["params_tokens", "compute"])
+    t = envelope_tables(points, fits, budgets=[1e21])
     s = t["summary"].iloc[0]
+    pt = fits[0]
+    assert [s["pt_" + n] for n in pt.params] == list(pt.params.values())  # the fits, not refits
     b, g = s["pt_beta"], s["pt_gamma"]
+    assert s["compute_alpha"] == fits[1].params["alpha"]
     assert s["envelope_alpha"] == pytest.approx(b * g / (b + g), rel=1e-12)
     A, B = s["pt_N0"], s["pt_D0"]
     n_opt = (b * A / (g * B)) ** (1 / (b + g)) * (1e21 / 6) ** (g / (b + g))
@@ -28,7 +35,8 @@ def test_envelope_tables_match_closed_forms() -> None:
 
 def test_default_budgets_are_1_10_100_times_the_top_compute() -> None:
     counts, ladder = law_tables(n_samples=20_000, problems=40)
-    t = envelope_tables(counts, ladder, ks=[1, 4])
+    points = passk_points(counts, ladder, ks=[1, 4])
+    t = envelope_tables(points, fit_table(points, laws=["params_tokens"]))
     assert sorted(t["summary"]["k"]) == [1, 4]
     top = float(ladder["compute"].max())
     for _, grp in t["budgets"].groupby("k"):
@@ -37,3 +45,4 @@ def test_default_budgets_are_1_10_100_times_the_top_compute() -> None:
     b = t["budgets"]
     np.testing.assert_allclose(6 * b["n_opt"] * b["d_opt"], b["budget"], rtol=1e-9)
     assert isinstance(t["checkpoints"], pd.DataFrame)
+    assert t["summary"]["compute_alpha"].isna().all()  # no compute fit given: NaN, not a refit

@@ -16,13 +16,13 @@ import pandas as pd
 import pytest
 
 from lm_eval_scaling.analysis.fits import fit_table
+from lm_eval_scaling.analysis.options import FitOptions
 from lm_eval_scaling.analysis.points import POINTS_COLUMNS, passk_points
 from lm_eval_scaling.cli import main
 from lm_eval_scaling.errors import InputError
 from lm_eval_scaling.tables.ladder import load_ladder
 from lm_eval_scaling.tables.schema import read_counts, read_gold
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pythia_gsm8k"
 TRUTH = {"E0": 2.0, "C0": 2.0e3, "alpha": 0.2}
 
 
@@ -57,7 +57,7 @@ def simulated_tables(n_samples: int = 40_000, problems: int = 200, seed: int = 7
 
 def test_end_to_end_bernoulli_recovers_the_compute_law() -> None:
     counts, ladder = simulated_tables()
-    (fit,) = fit_table(counts, ladder, laws=["compute"], ks=[1])
+    (fit,) = fit_table(passk_points(counts, ladder, ks=[1]), laws=["compute"])
     assert fit.converged, fit.message
     assert fit.n_points == 16 and fit.task == "sim"
     assert fit.params["alpha"] == pytest.approx(TRUTH["alpha"], rel=0.1)
@@ -69,7 +69,7 @@ def test_end_to_end_bernoulli_recovers_the_compute_law() -> None:
 
 def test_direct_joint_fits_every_k_at_once() -> None:
     counts, ladder = simulated_tables(n_samples=2_000, problems=50)
-    fits = fit_table(counts, ladder, laws=["direct_joint", "compute"], ks=[1, 4, 16])
+    fits = fit_table(passk_points(counts, ladder, ks=[1, 4, 16]), laws=["direct_joint", "compute"])
     joint = [f for f in fits if f.law == "direct_joint"]
     assert len(joint) == 1 and len(fits) == 4
     (fit,) = joint
@@ -105,7 +105,7 @@ def test_censored_points_are_excluded_and_counted() -> None:
     counts, ladder = simulated_tables(n_samples=64, problems=20)
     zero = counts["model"].eq("m1") & counts["revision"].eq("t5")
     counts = counts.assign(num_correct=np.where(zero, 0, counts["num_correct"]))
-    (fit,) = fit_table(counts, ladder, laws=["compute"], ks=[1])
+    (fit,) = fit_table(passk_points(counts, ladder, ks=[1]), laws=["compute"])
     assert fit.n_censored == 1 and "m1@t5" in fit.excluded_labels
     assert "m1@t5" not in fit.labels and fit.n_points == 15
 
@@ -114,11 +114,9 @@ def test_censored_points_are_excluded_and_counted() -> None:
 
 
 @pytest.fixture(scope="module")
-def pythia():
-    if not (SHARED / "counts.csv").exists():
-        pytest.skip("shared Pythia data not available")
-    return (read_counts(SHARED / "counts.csv"), load_ladder(SHARED / "ladder.csv"),
-            read_gold(SHARED / "gold.csv"))
+def pythia(pythia_dir: Path):
+    return (read_counts(pythia_dir / "counts.csv"), load_ladder(pythia_dir / "ladder.csv"),
+            read_gold(pythia_dir / "gold.csv"))
 
 
 def test_pythia_join_without_revision_and_gold(pythia) -> None:
@@ -136,7 +134,7 @@ def test_pythia_compute_law_follows_the_paper(pythia) -> None:
     """alpha(k) rises with k from ~0.1 to 0.3-0.4; E0(k) falls (step-1 checkpoints left out)."""
     counts, ladder, _ = pythia
     ks = [1, 10, 100, 1000, 10000]
-    fits = fit_table(counts, ladder, laws=["compute"], ks=ks, exclude=["*_2M"])
+    fits = fit_table(passk_points(counts, ladder, ks=ks, exclude=["*_2M"]), laws=["compute"])
     assert [f.k for f in fits] == ks and all(f.converged for f in fits)
     alpha = np.array([f.params["alpha"] for f in fits])
     e0 = np.array([f.params["E0"] for f in fits])
@@ -149,9 +147,10 @@ def test_pythia_compute_law_follows_the_paper(pythia) -> None:
 
 def test_problem_bootstrap_is_seeded_and_brackets_the_fit(pythia) -> None:
     counts, ladder, _ = pythia
-    kw = {"laws": ["compute"], "ks": [10], "exclude": ["*_2M"], "bootstrap": 40, "seed": 3}
-    (a,) = fit_table(counts, ladder, **kw, n_jobs=1)
-    (b,) = fit_table(counts, ladder, **kw, n_jobs=2)
+    points = passk_points(counts, ladder, ks=[10], exclude=["*_2M"])
+    options = FitOptions(bootstrap=40, seed=3)
+    (a,) = fit_table(points, laws=["compute"], options=options.with_(n_jobs=1), counts=counts)
+    (b,) = fit_table(points, laws=["compute"], options=options.with_(n_jobs=2), counts=counts)
     assert a.ci is not None and a.n_boot >= 30
     assert a.ci == b.ci  # reproducible, independent of the number of processes
     lo, hi = a.ci["alpha"]
@@ -172,7 +171,7 @@ def test_cli_fit_writes_json_and_prints_table(tmp_path: Path, capsys) -> None:
     assert [(d["law"], d["k"]) for d in data] == [("compute", 1), ("compute", 4),
                                                   ("direct_compute", 1), ("direct_compute", 4)]
     assert all(d["n_points"] == 15 for d in data)
-    want = fit_table(counts, ladder, laws=["compute"], ks=[1], exclude=["m1@t5"])[0]
+    want = fit_table(passk_points(counts, ladder, ks=[1], exclude=["m1@t5"]), laws=["compute"])[0]
     assert data[0]["params"] == pytest.approx(want.params, rel=1e-6)
     text = capsys.readouterr().out
     assert text.split()[:4] == ["law", "k", "task", "params"]

@@ -12,7 +12,7 @@ import pytest
 
 from lm_eval_scaling.cli import main
 from lm_eval_scaling.collect import collect_tables, write_tables
-from lm_eval_scaling.collect.load import load_counts
+from lm_eval_scaling.collect.load import load_tables
 from lm_eval_scaling.errors import InputError
 from lm_eval_scaling.tables.schema import read_counts, read_gold
 
@@ -274,9 +274,9 @@ def test_write_tables_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert set(paths) == {"counts", "gold", "runs"}
 
 
-def test_load_counts_reads_run_directories(tmp_path: Path) -> None:
+def test_load_tables_reads_run_directories(tmp_path: Path) -> None:
     write_run(tmp_path, {"t": [counts_line(0, 4, 1)]})
-    assert load_counts([tmp_path])["num_correct"].tolist() == [1]
+    assert load_tables([tmp_path])[0]["num_correct"].tolist() == [1]
 
 
 def test_inputs_are_not_modified(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lm_eval_scaling.errors import FitError, InputError
-from lm_eval_scaling.fit import LAW_NAMES, FitResult, FitWarning, fit_law, get_law
+from lm_eval_scaling.fit import FitResult, FitWarning, fit_law, get_law, law_names
 from lm_eval_scaling.fit import core as fit_core
 from lm_eval_scaling.fit._objective import Objective
 
@@ -121,7 +121,7 @@ def test_linear_laws_squared_loss_equal_ols(law: str) -> None:
 
 
 @settings(max_examples=30, deadline=None)
-@given(law=st.sampled_from(LAW_NAMES), seed=st.integers(0, 10_000),
+@given(law=st.sampled_from(law_names()), seed=st.integers(0, 10_000),
        loss=st.sampled_from(["huber", "squared"]))
 def test_analytic_gradient_matches_finite_differences(law: str, seed: int, loss: str) -> None:
     spec = get_law(law)

@@ -28,7 +28,6 @@ from lm_eval_scaling.report import (
 
 ROOT = Path(__file__).resolve().parents[2]
 SIM = ROOT / "examples" / "simulated"
-PYTHIA = ROOT.parent / "shared" / "data" / "pythia_gsm8k"
 
 FAST = ["--k", "1,10", "--bootstrap", "50", "--seed", "3", "--dpi", "72", "--no-progress"]
 
@@ -364,14 +363,14 @@ def test_output_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_report_on_pythia_with_gold_and_backtest(tmp_path: Path) -> None:
+def test_report_on_pythia_with_gold_and_backtest(tmp_path: Path, pythia_dir: Path) -> None:
     """The full report on the shared Pythia data: every figure drawn, no empty panel, no
     overlapping text; the paper's qualitative findings; the files written."""
     from lm_eval_scaling.report._figures import build_figures
     from tests.support import assert_no_empty_panel, assert_no_text_overlap
 
-    inputs = load_report_inputs([PYTHIA / "counts.csv"], ladder=PYTHIA / "ladder.csv",
-                                gold=PYTHIA / "gold.csv")
+    inputs = load_report_inputs([pythia_dir / "counts.csv"], ladder=pythia_dir / "ladder.csv",
+                                gold=pythia_dir / "gold.csv")
     results = compute_report(inputs, ReportOptions(ks=(1, 10, 100, 1000), exclude=("*_2M",),
                                                    n_boot=20, dpi=72))
     for number, _name, _title, built in build_figures(results):

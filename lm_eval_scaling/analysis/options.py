@@ -1,0 +1,120 @@
+"""``FitOptions``: how every fit of a run is made, declared once and passed as one value.
+
+The fits table, its problem bootstrap, the backtest, the envelope tables and the report
+all take one :class:`FitOptions`; the command line builds it once from the shared
+arguments (:func:`lm_eval_scaling.cli._common.add_fit_arguments`).  The defaults are
+those of every command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Final, Literal
+
+import numpy as np
+
+from ..errors import InputError
+from ..fit.laws import LawSpec, get_law, law_names
+from ..passk.benchmark import SHORT_PROBLEM_POLICIES, ShortProblemPolicy
+
+__all__ = ["DEFAULT_FIT_OPTIONS", "FitOptions"]
+
+Bounds = Mapping[str, tuple[float | None, float | None]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FitOptions:
+    """Options of every scaling-law fit of a run (immutable; compare and hash by value).
+
+    ``loss``/``delta``: ``"huber"`` with threshold ``delta`` on log residuals, or
+    ``"squared"``.  ``grid``: starting points, ``"auto"``, ``"full"`` or a number of
+    Latin-hypercube starts.  ``bounds``: ``{parameter: (low, high)}`` in natural units
+    (``None`` = open), applied to every law that has that parameter; stored as a tuple
+    of ``(parameter, (low, high))`` pairs (``dict(options.bounds)`` gives the mapping).  ``policy``:
+    problems with fewer samples than k (:func:`lm_eval_scaling.passk.benchmark.passk_table`).
+    ``bootstrap``/``ci``/``seed``: problem-bootstrap refits for percentile CIs at level
+    ``ci`` (0 = asymptotic standard errors only), seeded.  ``n_jobs``: worker processes
+    (``None`` = up to 2 where it pays).  ``warm_start``: backtest fits start from the next
+    richer cap's fit.
+    """
+
+    loss: Literal["huber", "squared"] = "huber"
+    delta: float = 1e-3
+    grid: Literal["auto", "full"] | int = "auto"
+    bounds: Bounds | tuple[tuple[str, tuple[float | None, float | None]], ...] = ()
+    policy: ShortProblemPolicy = "drop_problems"
+    bootstrap: int = 0
+    ci: float = 0.95
+    seed: int = 0
+    n_jobs: int | None = None
+    warm_start: bool = True
+
+    def __post_init__(self) -> None:
+        if self.loss not in ("huber", "squared"):
+            _bad("loss", self.loss, "'huber' or 'squared'")
+        if not (_is_number(self.delta) and np.isfinite(self.delta) and self.delta > 0):
+            _bad("delta", self.delta, "a finite number > 0")
+        if not (self.grid in ("auto", "full") or (_is_int(self.grid) and self.grid >= 1)):
+            _bad("grid", self.grid, "'auto', 'full' or a number of starts >= 1")
+        if self.policy not in SHORT_PROBLEM_POLICIES:
+            _bad("policy", self.policy, f"one of {', '.join(SHORT_PROBLEM_POLICIES)}")
+        if not (_is_int(self.bootstrap) and self.bootstrap >= 0):
+            _bad("bootstrap", self.bootstrap, "an integer >= 0 (refits)")
+        if not (_is_number(self.ci) and 0 < self.ci < 1):
+            _bad("ci", self.ci, "a level in (0, 1)")
+        if not (_is_int(self.seed) and self.seed >= 0):
+            _bad("seed", self.seed, "an integer >= 0")
+        if self.n_jobs is not None and not (_is_int(self.n_jobs) and self.n_jobs >= 1):
+            _bad("n_jobs", self.n_jobs, "an integer >= 1 or None")
+        object.__setattr__(self, "bounds", tuple(_check_bounds(self.bounds).items()))
+
+    def with_(self, **changes: Any) -> FitOptions:
+        """A copy with some fields replaced (validated again)."""
+        return replace(self, **changes)
+
+    def law_kwargs(self, law: str | LawSpec) -> dict[str, Any]:
+        """Keyword arguments of :func:`lm_eval_scaling.fit.fit_law` for one law: loss,
+        delta, grid and the bounds on that law's parameters."""
+        spec = law if isinstance(law, LawSpec) else get_law(law)
+        bounds = {p: b for p, b in self.bounds if p in spec.param_names}
+        return {"loss": self.loss, "delta": self.delta, "grid": self.grid,
+                "bounds": bounds or None}
+
+
+def _bad(name: str, value: Any, expected: str) -> None:
+    raise InputError(f"FitOptions field {name!r}: expected {expected}, got {value!r}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _check_bounds(bounds: Any) -> dict[str, tuple[float | None, float | None]]:
+    if isinstance(bounds, tuple):
+        bounds = dict(bounds)
+    if not isinstance(bounds, Mapping):
+        _bad("bounds", bounds, "a mapping {parameter: (low, high)}")
+    known = {p for name in law_names() for p in get_law(name).param_names}
+    out = {}
+    for name, pair in bounds.items():
+        if name not in known:
+            _bad("bounds", name, f"a parameter of a registered law ({', '.join(sorted(known))})")
+        try:
+            lo, hi = pair
+            lo_f = None if lo is None else float(lo)
+            hi_f = None if hi is None else float(hi)
+        except (TypeError, ValueError):
+            _bad("bounds", {name: pair}, "(low, high) numbers or None")
+        if lo_f is not None and hi_f is not None and not lo_f <= hi_f:
+            _bad("bounds", {name: pair}, "low <= high")
+        out[str(name)] = (lo_f, hi_f)
+    return out
+
+
+#: The defaults of every command, as one value.
+DEFAULT_FIT_OPTIONS: Final = FitOptions()
