@@ -47,8 +47,7 @@ def main() -> None:
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
 
-    from lm_eval_scaling import arith
-    from lm_eval_scaling.harness import tasks_dir
+    from lm_eval_scaling.harness import arith, tasks_dir
     from lm_eval_scaling.harness.prompt import format_question
 
     torch.set_num_threads(args.threads)

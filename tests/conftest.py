@@ -31,7 +31,7 @@ def _training_lines(limit: int = 2000) -> list[str]:
     """Text the tiny tokenizer is trained on: GSM8K train (if present) + arith problems."""
     import json
 
-    from lm_eval_scaling import arith
+    from lm_eval_scaling.harness import arith
     from lm_eval_scaling.harness.prompt import training_text
 
     lines = [training_text(p["question"], p["answer"]) for p in arith.generate("train", 500, 0)]

@@ -183,7 +183,7 @@ def stage_data(preset: Preset, work: Path) -> dict[str, object]:
     """Generate, tokenise once and pack the training set; train + save the tokenizer."""
     import numpy as np
 
-    from lm_eval_scaling import arith
+    from lm_eval_scaling.harness import arith
     from lm_eval_scaling.harness.prompt import training_text
 
     out = _docs_path(work)

@@ -1,26 +1,34 @@
-"""lm_eval hooks of the harness tasks (``gsm8k_passk``, ``gsm8k_gold_loglik``, ``arith_*``).
+"""lm_eval tasks of lm-eval-scaling and their hooks, in lm-eval's task-folder style.
 
-The task YAMLs (in :mod:`lm_eval_scaling.harness.tasks`, printed by
-``lm-eval-scaling tasks-dir``) refer to these modules with ``!function``; lm_eval
-imports them from the installed package.  Importing this package is cheap: lm_eval
-itself is imported only by :mod:`.task` and :mod:`.filters`.
+The task YAMLs live in ``tasks/`` (printed by ``lm-eval-scaling tasks-dir``), one folder
+per benchmark with ``include:`` bases::
 
-Modules
-    prompt    the prompt format (constants shared with the tiny-ladder training data)
-    answers   final-answer extraction and comparison
-    data      dataset loading (Hub, local copy, synthetic arith) and doc processing
-    filters   the lm_eval filter that keeps all N responses
-    metrics   ``process_results`` hooks and aggregations (pass@k, gold NLL)
-    options   ``--metadata`` options (n_samples, temperature, ...) and their validation
-    task      ``ScalingTask``: the ConfigurableTask subclass applying the options
+    tasks/_base_yaml, _passk_yaml, _gold_yaml      shared bases (prompt, sampling, gold)
+    tasks/gsm8k/   _gsm8k_yaml + gsm8k_passk.yaml, gsm8k_gold_loglik*.yaml, gsm8k_scaling.yaml
+    tasks/arith/   _arith_yaml + arith_passk.yaml, arith_gold_loglik.yaml, arith_scaling.yaml
+
+Each benchmark's hooks are one module here, named after its folder (:mod:`.gsm8k`,
+:mod:`.arith`): data loading and ``process_docs``, which maps the benchmark's fields onto
+the generic ones (``question``, ``solution``, ``final_answer``, ``problem_id``).  A new
+benchmark (e.g. MATH) is one folder of YAMLs plus one module.  Generic pieces, chosen
+by name or path in the YAMLs: :mod:`.extractors` (the answer-extractor registry:
+``strict``, ``flexible``, ``math_verify``), :mod:`.filters` (keeps all N responses),
+:mod:`.metrics` (``process_results`` hooks and aggregations), :mod:`.prompt`,
+:mod:`.options` (``--metadata`` options) and :mod:`.task` (``ScalingTask``).
+
+lm_eval imports the hooks from the installed package (``!function`` with a dotted
+path).  Importing this package is cheap: lm_eval itself is imported only by
+:mod:`.task` and :mod:`.filters`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["TASK_NAMES", "tasks_dir"]
+__all__ = ["BENCHMARKS", "TASK_NAMES", "tasks_dir"]
 
+#: Benchmark folders of :func:`tasks_dir` (each with its hooks module of the same name).
+BENCHMARKS = ("gsm8k", "arith")
 #: Tasks and groups defined by the YAMLs in :func:`tasks_dir`.
 TASK_NAMES = (
     "gsm8k_passk", "gsm8k_gold_loglik", "gsm8k_gold_loglik_annotated", "gsm8k_scaling",
@@ -29,11 +37,12 @@ TASK_NAMES = (
 
 
 def tasks_dir() -> Path:
-    """The directory of the task YAMLs (shipped inside the package), for ``--include_path``."""
+    """The directory of the task folders (shipped inside the package), for ``--include_path``
+    (lm_eval searches it recursively)."""
     from ..errors import InputError
 
     path = Path(__file__).resolve().parent / "tasks"
-    if not (path / "gsm8k_passk.yaml").is_file():
+    if not all((path / name).is_dir() for name in BENCHMARKS):
         raise InputError(
             f"{path}: task YAMLs not found; the package was installed without its data files "
             "(reinstall lm-eval-scaling)"

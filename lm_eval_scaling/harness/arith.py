@@ -1,4 +1,6 @@
-"""Synthetic GSM8K-like arithmetic word problems (the ``arith_*`` harness tasks).
+"""Synthetic GSM8K-like arithmetic word problems: the hooks of the ``arith_*`` tasks
+(``harness/tasks/arith/``): :func:`load_arith` (``custom_dataset``) and
+:func:`process_docs`.
 
 :func:`generate` returns problems in GSM8K's format: ``{"question": ..., "answer": ...}``
 where the answer is a short plain step-by-step solution (one line per operation, no
@@ -29,11 +31,16 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import InputError
+from .extractors import marked_answer
+from .options import int_option
+
+if TYPE_CHECKING:
+    import datasets
 
 __all__ = [
     "DEFAULT_MIX",
@@ -46,6 +53,8 @@ __all__ = [
     "Mix",
     "Split",
     "generate",
+    "load_arith",
+    "process_docs",
     "split_of",
 ]
 
@@ -124,6 +133,35 @@ def generate(split: str, n: int, seed: int, *, mix: Mix = DEFAULT_MIX) -> list[d
         seen.add(problem["question"])
         out.append(problem)
     return out
+
+
+def load_arith(**metadata: Any) -> datasets.DatasetDict:
+    """lm_eval ``custom_dataset`` hook: train + test problems from ``--metadata`` keys
+    ``arith_train_size``, ``arith_test_size``, ``arith_seed``, ``arith_mix``."""
+    import datasets
+
+    train_size = int_option(metadata, "arith_train_size", TRAIN_SIZE, minimum=0)
+    test_size = int_option(metadata, "arith_test_size", TEST_SIZE, minimum=1)
+    seed = int_option(metadata, "arith_seed", SEED)
+    mix = metadata.get("arith_mix") or DEFAULT_MIX
+    if mix not in MIXES:
+        raise InputError(f"--metadata arith_mix: expected one of {MIXES} (got {mix!r})")
+    return datasets.DatasetDict({
+        "train": datasets.Dataset.from_list(generate("train", train_size, seed, mix=mix)),
+        "test": datasets.Dataset.from_list(generate("test", test_size, seed, mix=mix)),
+    })
+
+
+def process_docs(dataset: datasets.Dataset) -> datasets.Dataset:
+    """Add the fields the prompt hooks read: ``problem_id`` (index in the split),
+    ``solution`` (the generated answer) and ``final_answer`` (its ``#### <int>``)."""
+
+    def add_fields(doc: Mapping[str, Any], index: int) -> dict[str, Any]:
+        solution = str(doc["answer"]).strip()
+        return {"problem_id": index, "solution": solution,
+                "final_answer": marked_answer(solution)}
+
+    return dataset.map(add_fields, with_indices=True)
 
 
 def split_of(steps: Sequence[_Step]) -> Split:

@@ -20,7 +20,6 @@ import numpy as np
 
 from ..passk.estimator import pass_at_k
 from ..passk.gold import neg_log_mean_prob
-from .answers import answers_match
 from .prompt import doc_to_target
 
 __all__ = [
@@ -43,13 +42,17 @@ def passk_ks(n: int) -> list[int]:
 
 
 def process_results_passk(doc: Mapping[str, Any], results: Sequence[Any]) -> dict[str, float | int]:
-    """Per-problem counts and pass@k from the N filtered answers of one problem."""
+    """Per-problem counts and pass@k from the N filtered answers of one problem.
+
+    The filter writes an answer that matches the reference as the reference itself
+    (:meth:`~.extractors.Extractor.judge`), so correct means equal to ``final_answer``.
+    """
     answers = results[0] if results else []
     if isinstance(answers, str):  # a take_first filter was configured: one answer
         answers = [answers]
     gold = str(doc["final_answer"])
     n = len(answers)
-    c = sum(1 for a in answers if answers_match(a, gold))
+    c = sum(1 for a in answers if a == gold)
     out: dict[str, float | int] = {"num_samples": n, "num_correct": c}
     ks = passk_ks(n)
     if ks:

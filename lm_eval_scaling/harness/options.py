@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Final, overload
 
 from ..errors import InputError
-from .answers import ExtractionMode
+from .extractors import extractor_names
 
 __all__ = [
     "OPTION_KEYS",
@@ -42,7 +42,7 @@ class SamplingOptions:
     max_gen_toks: int | None = None
     top_p: float | None = None
     top_k: int | None = None
-    answer_extraction: ExtractionMode | None = None
+    answer_extraction: str | None = None
 
     def generation_kwargs(self, base: Mapping[str, Any]) -> dict[str, Any]:
         """``base`` (the YAML's generation_kwargs) updated with the options that are set."""
@@ -60,9 +60,10 @@ def sampling_options(metadata: Mapping[str, Any] | None) -> SamplingOptions:
     """Validated :class:`SamplingOptions` from a task's metadata dict."""
     meta = dict(metadata or {})
     extraction = meta.get("answer_extraction")
-    if extraction is not None and extraction not in ("strict", "flexible"):
+    if extraction is not None and extraction not in extractor_names():
         raise InputError(
-            f"--metadata answer_extraction: expected 'strict' or 'flexible' (got {extraction!r})"
+            f"--metadata answer_extraction: expected one of {', '.join(extractor_names())} "
+            f"(got {extraction!r})"
         )
     return SamplingOptions(
         n_samples=int_option(meta, "n_samples", None, minimum=1),

@@ -13,6 +13,12 @@ separated by a blank line::
     Question: <q2>
     Answer:
 
+Every benchmark's ``process_docs`` hook (one module per benchmark: :mod:`.gsm8k`,
+:mod:`.arith`) maps its raw fields onto the fields these hooks read: ``question``,
+``solution`` (the reference solution shown in few-shot examples and scored by the gold
+task), plus ``final_answer`` (the reference answer compared with the extracted one) and
+``problem_id``.
+
 The tiny-ladder models (``arith_*`` tasks) are trained on exactly
 :func:`training_text` strings, so that zero-shot evaluation sees the training format.
 """
@@ -23,6 +29,7 @@ from collections.abc import Mapping
 from typing import Final
 
 __all__ = [
+    "ANSWER_MARKER",
     "FEWSHOT_DELIMITER",
     "QUESTION_TEMPLATE",
     "STOP_SEQUENCES",
@@ -34,6 +41,8 @@ __all__ = [
     "training_text",
 ]
 
+#: Starts the last line of a solution: ``#### <answer>`` (what the strict extractor reads).
+ANSWER_MARKER: Final = "####"
 #: Context shown for a problem; the model's answer follows directly after ``Answer:``.
 QUESTION_TEMPLATE: Final = "Question: {question}\nAnswer:"
 #: Between ``Answer:`` and the solution.

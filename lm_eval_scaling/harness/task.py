@@ -3,7 +3,7 @@
 A plain ``ConfigurableTask`` whose constructor first applies the ``--metadata``
 options (:mod:`.options`) to the YAML config: ``n_samples`` -> ``repeats``,
 ``temperature`` / ``max_gen_toks`` / ``top_p`` / ``top_k`` -> ``generation_kwargs``,
-``answer_extraction`` -> the :class:`~.filters.ExtractAnswers` filter.  It also
+``answer_extraction`` -> the extractor of the :class:`~.filters.ExtractAnswers` filter.  It also
 reports pass@k for every power of two up to the number of samples, and refuses a
 ``seed`` in ``generation_kwargs`` (with vLLM it would make all N samples identical).
 """
@@ -97,6 +97,6 @@ def _apply_options(cfg: dict[str, Any]) -> dict[str, Any]:
         for pipeline in filters:
             for step in pipeline.get("filter", []):
                 if step.get("function") is ExtractAnswers:
-                    step["mode"] = options.answer_extraction
+                    step["extractor"] = options.answer_extraction
         cfg["filter_list"] = filters
     return cfg

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lm_eval_scaling import arith
 from lm_eval_scaling.errors import InputError
+from lm_eval_scaling.harness import arith
 
 _NUM = re.compile(r"\d+")
 
@@ -177,3 +177,26 @@ def test_wide_mix_spreads_length_and_magnitude() -> None:
     assert not train & {p["question"] for p in problems}
     with pytest.raises(InputError, match="mix"):
         arith.generate("test", 3, 1, mix="hard")  # type: ignore[arg-type]
+
+
+def test_load_arith_matches_generator() -> None:
+    pytest.importorskip("datasets")
+    ds = arith.load_arith(arith_test_size=7, arith_train_size=3, arith_seed=5, pretrained="x")
+    assert list(ds["test"]) == arith.generate("test", 7, 5)
+    assert list(ds["train"]) == arith.generate("train", 3, 5)
+    default = arith.load_arith()
+    assert len(default["test"]) == arith.TEST_SIZE
+    with pytest.raises(InputError, match="arith_test_size"):
+        arith.load_arith(arith_test_size="lots")
+    wide = arith.load_arith(arith_test_size=5, arith_train_size=0, arith_mix="wide")
+    assert list(wide["test"]) == arith.generate("test", 5, arith.SEED, mix="wide")
+    with pytest.raises(InputError, match="arith_mix"):
+        arith.load_arith(arith_mix="hard")
+
+
+def test_process_docs_fields() -> None:
+    pytest.importorskip("datasets")
+    ds = arith.process_docs(arith.load_arith(arith_test_size=4, arith_train_size=0)["test"])
+    for index, doc in enumerate(ds):
+        assert doc["problem_id"] == index and doc["solution"] == doc["answer"]
+        assert doc["final_answer"] == str(_check_solution(doc))

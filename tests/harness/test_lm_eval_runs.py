@@ -23,11 +23,11 @@ from typing import Any, ClassVar
 
 import pytest
 
-from lm_eval_scaling import arith
 from lm_eval_scaling.collect import collect_tables
 from lm_eval_scaling.errors import InputError
-from lm_eval_scaling.harness import tasks_dir
-from lm_eval_scaling.harness.answers import gold_final_answer, is_correct
+from lm_eval_scaling.harness import arith, tasks_dir
+from lm_eval_scaling.harness.extractors import is_correct
+from lm_eval_scaling.harness.gsm8k import gold_final_answer
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lm_eval_scaling.harness.filters import INVALID, ExtractAnswers
+from lm_eval_scaling.errors import InputError
+from lm_eval_scaling.harness.extractors import INVALID
+from lm_eval_scaling.harness.filters import ExtractAnswers
 from lm_eval_scaling.harness.metrics import (
     neg_log_gold_prob,
     nll_per_byte,
@@ -45,17 +47,19 @@ def test_process_results_passk_counts_and_exact_passk(n: int, data: st.DataObjec
         assert out[f"pass@{k}"] == pytest.approx(float(_exact_pass_at_k(n, c, k)), abs=1e-12)
 
 
-def test_process_results_passk_compares_values_not_strings() -> None:
-    out = process_results_passk({"final_answer": "5"}, [["5.00", "5", "05", "5.5"]])
-    assert out["num_correct"] == 3
+def test_filter_then_process_results_compare_values_not_strings() -> None:
+    doc = {"final_answer": "5"}
+    answers = ExtractAnswers().apply([["#### 5.00", "#### 5", "#### 05", "#### 5.5"]], [doc])
+    assert process_results_passk(doc, answers)["num_correct"] == 3
 
 
 def test_filter_keeps_every_response() -> None:
     resps = [["#### 1", "no", "The answer is 2."], ["#### 3"]]
-    assert ExtractAnswers().apply(resps, [{}, {}]) == [["1", INVALID, "2"], ["3"]]
-    assert ExtractAnswers(mode="flexible").apply([["so 4 then 5"]], [{}]) == [["5"]]
-    with pytest.raises(ValueError, match="mode"):
-        ExtractAnswers(mode="loose")  # type: ignore[arg-type]
+    docs = [{"final_answer": "2"}, {"final_answer": "4"}]
+    assert ExtractAnswers().apply(resps, docs) == [["1", INVALID, "2"], ["3"]]
+    assert ExtractAnswers(extractor="flexible").apply([["so 4 then 5"]], [docs[1]]) == [["5"]]
+    with pytest.raises(InputError, match="loose"):
+        ExtractAnswers(extractor="loose")
 
 
 def test_process_results_gold_fields() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +43,9 @@ def test_group_members_and_defaults() -> None:
     assert "top_k" not in gen and "top_p" not in gen and "seed" not in gen
     assert "\n\n" in gen["until"] and "Question:" in gen["until"]
     assert passk.config.num_fewshot == 5 and tasks["arith_passk"].config.num_fewshot == 0
-    # arith 2.0: its default problem mix became "wide"
+    # gsm8k 2.0 / arith 3.0: the task-folder layout (arith 2.0: its default mix became "wide")
     assert {name: task.VERSION for name, task in tasks.items()} == {
-        "gsm8k_passk": 1.0, "gsm8k_gold_loglik": 1.0, "arith_passk": 2.0, "arith_gold_loglik": 2.0}
+        "gsm8k_passk": 2.0, "gsm8k_gold_loglik": 2.0, "arith_passk": 3.0, "arith_gold_loglik": 3.0}
     assert tasks["gsm8k_gold_loglik"].OUTPUT_TYPE == "loglikelihood"
 
 
@@ -69,7 +70,14 @@ def test_bad_metadata_is_an_input_error() -> None:
 def test_answer_extraction_option_reaches_the_filter() -> None:
     task = _load(["arith_passk"], {"answer_extraction": "flexible"})["tasks"]["arith_passk"]
     steps = task.config.filter_list[0]["filter"]
-    assert steps[0]["mode"] == "flexible"
+    assert steps[0]["extractor"] == "flexible"
+    task.build_all_requests(limit=1)
+    doc = task.eval_docs[0]
+    # the filter of the loaded task reads answers with the chosen extractor
+    (ensemble,) = task._filters
+    (extract,) = [make() for make in ensemble.filters]
+    assert extract.extractor.name == "flexible"
+    assert extract.apply([["so 4 then 5"]], [doc]) == [["5"]]
 
 
 def test_seed_in_generation_kwargs_is_refused() -> None:
@@ -100,8 +108,27 @@ def test_prompts_and_targets() -> None:
     assert "<<" in context_a and "<<" in target_a
 
 
-def test_tasks_dir_points_at_the_yamls() -> None:
-    assert (tasks_dir() / "gsm8k_passk.yaml").is_file()
+def test_tasks_dir_holds_one_folder_per_benchmark() -> None:
+    from lm_eval_scaling.harness import BENCHMARKS
+
+    assert (tasks_dir() / "gsm8k" / "gsm8k_passk.yaml").is_file()
+    folders = {p.name for p in tasks_dir().iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert folders == set(BENCHMARKS)
+    for name in BENCHMARKS:  # each benchmark's hooks are the module named after its folder
+        text = "".join(p.read_text() for p in (tasks_dir() / name).iterdir())
+        hooks = set(re.findall(r"lm_eval_scaling\.harness\.(\w+)\.\w+", text))
+        assert hooks == {name}, (name, hooks)
+
+
+def test_no_benchmark_field_in_the_shared_hooks() -> None:
+    """The generic hooks read only the generic fields; GSM8K's live in the gsm8k module."""
+    import inspect
+
+    from lm_eval_scaling.harness import extractors, filters, metrics, prompt
+
+    for module in (extractors, filters, metrics, prompt):
+        source = inspect.getsource(module)
+        assert '["answer"]' not in source, module
 
 
 def test_every_yaml_ships_in_the_wheel() -> None:
@@ -113,8 +140,8 @@ def test_every_yaml_ships_in_the_wheel() -> None:
     pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
     globs = pyproject["tool"]["setuptools"]["package-data"]["lm_eval_scaling"]
     package_root = Path(lm_eval_scaling.__file__).parent
-    for path in tasks_dir().iterdir():
-        if path.name == "__pycache__":
+    for path in tasks_dir().rglob("*"):
+        if "__pycache__" in path.parts or path.is_dir():
             continue
         rel = path.relative_to(package_root).as_posix()
         assert any(fnmatch.fnmatch(rel, g) for g in globs), f"{rel} is not shipped"

@@ -99,7 +99,7 @@ def test_log_spaced_steps() -> None:
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    from lm_eval_scaling import arith
+    from lm_eval_scaling.harness import arith
     from lm_eval_scaling.harness.prompt import training_text
 
     texts = [training_text(p["question"], p["answer"]) for p in
@@ -108,7 +108,7 @@ def tokenizer():
 
 
 def test_tokenizer_roundtrip_digits_and_prompt_prefix(tokenizer) -> None:
-    from lm_eval_scaling import arith
+    from lm_eval_scaling.harness import arith
     from lm_eval_scaling.harness.prompt import format_question, training_text
 
     for p in arith.generate("test", 20, 5, mix="v2"):
@@ -139,7 +139,7 @@ def test_train_run_saves_loadable_annealed_checkpoints(tokenizer, tmp_path: Path
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from lm_eval_scaling import arith
+    from lm_eval_scaling.harness import arith
     from lm_eval_scaling.harness.prompt import training_text
 
     torch.set_num_threads(1)
@@ -174,7 +174,7 @@ def test_a_checkpoint_does_not_depend_on_the_other_budgets(tokenizer, tmp_path: 
     import torch
     from safetensors.torch import load_file
 
-    from lm_eval_scaling import arith
+    from lm_eval_scaling.harness import arith
     from lm_eval_scaling.harness.prompt import training_text
 
     torch.set_num_threads(1)
@@ -297,7 +297,7 @@ def test_committed_tables_validate_and_agree() -> None:
     c = lad["compute"].reindex(mean_lp.index)
     assert np.corrcoef(np.log(c), mean_lp)[0, 1] > 0.8
     # built by the default preset, on the harness's default problems
-    from lm_eval_scaling import arith
+    from lm_eval_scaling.harness import arith
 
     assert meta["preset"] == "full"
     assert meta["settings"]["arith_mix"] == arith.DEFAULT_MIX

@@ -1,4 +1,4 @@
-"""Final-answer extraction (lm_eval_scaling.harness.answers) on realistic model outputs."""
+"""Named answer extractors (lm_eval_scaling.harness.extractors) on realistic model outputs."""
 
 from __future__ import annotations
 
@@ -8,12 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lm_eval_scaling.harness.answers import (
+from lm_eval_scaling.errors import InputError
+from lm_eval_scaling.harness.extractors import (
+    INVALID,
+    Extractor,
     answers_match,
     extract_answer,
-    gold_final_answer,
+    extractor_names,
+    get_extractor,
     is_correct,
     parse_number,
+    register_extractor,
 )
 
 # (model output, strict extraction, flexible extraction)
@@ -55,14 +60,6 @@ def test_answers_match(predicted: str | None, gold: str, expected: bool) -> None
     assert answers_match(predicted, gold) is expected
 
 
-def test_gold_final_answer_of_gsm8k_reference() -> None:
-    ref = "Natalia sold 48/2 = <<48/2=24>>24 clips in May.\n#### 72"
-    assert gold_final_answer(ref) == "72"
-    assert gold_final_answer("x\n#### 1,000") == "1000"
-    with pytest.raises(ValueError, match="####"):
-        gold_final_answer("no final line")
-
-
 def test_is_correct_uses_marker_before_distractors() -> None:
     assert is_correct(" 18 ducks, 9 eggs\n#### 9", "9")
     assert not is_correct(" 18 ducks, 9 eggs\n#### 18", "9")
@@ -92,3 +89,41 @@ def test_marker_roundtrip(value: Decimal, dollar: bool, commas: bool, period: bo
 def test_canonical_form_is_unique(n: int) -> None:
     """Equal values give equal strings, whatever the notation."""
     assert extract_answer(f"#### {n}") == extract_answer(f"#### {n}.000") == str(n)
+
+
+def test_registry_names_and_errors() -> None:
+    assert {"strict", "flexible", "math_verify"} <= set(extractor_names())
+    with pytest.raises(InputError, match="strict.*got 'loose'"):
+        get_extractor("loose")
+    with pytest.raises(ValueError, match="already registered"):
+        register_extractor(Extractor("strict", lambda t: t, lambda a, b: a == b))
+
+
+@pytest.mark.parametrize(("text", "strict", "flexible"), REALISTIC)
+def test_registered_extractors_are_the_two_modes(text: str, strict: str | None,
+                                                 flexible: str | None) -> None:
+    assert get_extractor("strict").extract(text) == strict
+    assert get_extractor("flexible").extract(text) == flexible
+
+
+def test_judge_writes_matches_as_the_reference() -> None:
+    strict = get_extractor("strict")
+    responses = ["#### 5.00", "#### 05", "The answer is 5.", "#### 6", "no idea", None]
+    assert strict.judge(responses, "5") == ["5", "5", "5", "6", INVALID, INVALID]
+    assert strict.count_correct(responses, "5") == 3
+    assert get_extractor("flexible").judge(["so 4 then 5"], "5") == ["5"]
+
+
+def test_math_verify_extractor() -> None:
+    pytest.importorskip("math_verify")
+    mv = get_extractor("math_verify")
+    assert mv.count_correct(["so it is $\\frac{1}{2}$.", "$0.5$", "$\\frac{2}{3}$", "none"],
+                            "\\frac{1}{2}") == 2
+
+
+def test_math_verify_missing_is_an_input_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "math_verify", None)  # import fails
+    with pytest.raises(InputError, match=r"lm-eval-scaling\[math\]"):
+        get_extractor("math_verify").extract("$1$")

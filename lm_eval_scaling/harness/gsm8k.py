@@ -1,15 +1,17 @@
-"""Datasets of the harness tasks and their per-doc processing.
+"""GSM8K: the hooks of the ``gsm8k_*`` tasks (``harness/tasks/gsm8k/``).
+
+Everything that knows GSM8K's format lives here: its fields (``question``, ``answer``),
+its reference solutions ending in ``#### <number>`` (:func:`gold_final_answer`) and
+their ``<<48/2=24>>`` calculator annotations.
 
 * :func:`load_gsm8k` -- lm_eval ``custom_dataset`` hook: ``openai/gsm8k`` (config ``main``)
   from the Hugging Face Hub, or a local copy in the original OpenAI format
   (``train.jsonl`` + ``test.jsonl``) when the environment variable
   ``LM_EVAL_SCALING_GSM8K_DIR`` or ``--metadata '{"gsm8k_dir": ...}'`` names a directory.
-* :func:`load_arith` -- the synthetic problems of :mod:`lm_eval_scaling.harness.arith`
-  (``--metadata`` keys ``arith_train_size``, ``arith_test_size``, ``arith_seed``,
-  ``arith_mix``).
-* :func:`process_docs` / :func:`process_docs_annotated` -- add ``problem_id`` (the
-  index in the split, as in the GSM8K test split), ``final_answer`` and ``solution``
-  (the reference solution with ``<<48/2=24>>`` calculator annotations removed, or kept).
+* :func:`process_docs` / :func:`process_docs_annotated` -- the fields the shared prompt
+  hooks read (:mod:`.prompt`): ``problem_id`` (the index in the split, as in the GSM8K
+  test split), ``final_answer`` and ``solution`` (the reference solution with the
+  calculator annotations removed, or kept).
 """
 
 from __future__ import annotations
@@ -23,8 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import InputError
-from .answers import gold_final_answer
-from .options import int_option
+from .extractors import marked_answer
 
 if TYPE_CHECKING:
     import datasets
@@ -33,7 +34,7 @@ __all__ = [
     "GSM8K_DIR_ENV",
     "GSM8K_HUB_NAME",
     "GSM8K_HUB_PATH",
-    "load_arith",
+    "gold_final_answer",
     "load_gsm8k",
     "process_docs",
     "process_docs_annotated",
@@ -47,6 +48,17 @@ GSM8K_HUB_PATH: Final = "openai/gsm8k"
 GSM8K_HUB_NAME: Final = "main"
 _SPLITS: Final = ("train", "test")
 _ANNOTATION_RE: Final = re.compile(r"<<[^<>]*>>")
+
+
+def gold_final_answer(solution: str) -> str:
+    """The canonical final answer of a GSM8K reference solution (``... #### 72`` -> ``"72"``).
+
+    Raises ValueError if the solution has no ``#### <number>`` line.
+    """
+    answer = marked_answer(solution)
+    if answer is None:
+        raise ValueError(f"reference solution has no '#### <number>' final line: {solution[-80:]!r}")
+    return answer
 
 
 def strip_calculator_annotations(text: str) -> str:
@@ -76,24 +88,6 @@ def load_gsm8k(**metadata: Any) -> datasets.DatasetDict:
         splits[split] = datasets.Dataset.from_list(_read_gsm8k_jsonl(root / f"{split}.jsonl", source))
     log.info("loaded GSM8K from %s (%s)", root, ", ".join(f"{k}: {len(v)}" for k, v in splits.items()))
     return datasets.DatasetDict(splits)
-
-
-def load_arith(**metadata: Any) -> datasets.DatasetDict:
-    """lm_eval ``custom_dataset`` hook: the synthetic arithmetic problems (train + test)."""
-    import datasets
-
-    from . import arith
-
-    train_size = int_option(metadata, "arith_train_size", arith.TRAIN_SIZE, minimum=0)
-    test_size = int_option(metadata, "arith_test_size", arith.TEST_SIZE, minimum=1)
-    seed = int_option(metadata, "arith_seed", arith.SEED)
-    mix = metadata.get("arith_mix") or arith.DEFAULT_MIX
-    if mix not in arith.MIXES:
-        raise InputError(f"--metadata arith_mix: expected one of {arith.MIXES} (got {mix!r})")
-    return datasets.DatasetDict({
-        "train": datasets.Dataset.from_list(arith.generate("train", train_size, seed, mix=mix)),
-        "test": datasets.Dataset.from_list(arith.generate("test", test_size, seed, mix=mix)),
-    })
 
 
 def process_docs(dataset: datasets.Dataset) -> datasets.Dataset:
