@@ -12,6 +12,7 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
 from ..errors import InputError
+from ..fit.laws import get_law
 
 __all__ = [
     "FitLike",
@@ -86,9 +87,11 @@ def format_value(value: float) -> str:
     return rf"{mant}\times10^{{{int(exp)}}}"
 
 
-def fit_text(fit: FitLike, names: Sequence[str], tex: Mapping[str, str]) -> str:
-    """``E0 = 0.12, alpha = 0.15`` style mathtext for a fit's parameters."""
-    parts = [f"{tex.get(n, n)}$ = {format_value(float(fit.params[n]))}$" for n in names]
+def fit_text(fit: FitLike) -> str:
+    """``E0 = 0.12, alpha = 0.15`` style mathtext for a fit's parameters (one a line)."""
+    spec = get_law(fit.law)
+    parts = [f"{spec.symbol(n)}$ = {format_value(float(fit.params[n]))}$"
+             for n in spec.param_names]
     text = "\n".join(parts)
     if not fit.converged:
         text += "\n(not converged)"

@@ -24,13 +24,13 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 
 from ..errors import InputError
+from ..fit.laws import get_law
 
 __all__ = [
     "COMPUTE_LABEL",
     "DEFAULT_DPI",
     "FIGURE_FORMATS",
     "NEG_LOG_LABEL",
-    "PARAM_TEX",
     "figure_png_bytes",
     "grid_figure",
     "k_color",
@@ -82,28 +82,6 @@ _RC: Final[dict[Any, Any]] = {
     "svg.fonttype": "none",
 }
 
-PARAM_TEX: Final = {
-    "E0": r"$E_0$", "C0": r"$C_0$", "alpha": r"$\alpha$", "N0": r"$N_0$", "beta": r"$\beta$",
-    "D0": r"$D_0$", "gamma": r"$\gamma$", "xi0": r"$\xi_0$", "K0": r"$K_0$",
-    "kappa": r"$\kappa$", "A": r"$A$", "B": r"$B$", "delta": r"$\delta$",
-}
-_PARAM_MEANING: Final = {
-    "E0": "irreducible", "xi0": "irreducible", "C0": "prefactor", "N0": "prefactor",
-    "D0": "prefactor", "K0": "prefactor", "A": "prefactor", "B": "prefactor",
-    "alpha": "exponent", "beta": "exponent", "gamma": "exponent", "kappa": "exponent",
-    "delta": "interaction",
-}
-_LAW_TITLES: Final = {
-    "compute": r"compute law  $y = E_0 + C_0\,C^{-\alpha}$",
-    "params_tokens": r"params+tokens law  $y = E_0 + N_0 N^{-\beta} + D_0 D^{-\gamma}$",
-    "gold": r"gold law  $y = \xi_0 + K_0\,[-\log \mathrm{GoldProb}]^{\kappa}$",
-    "direct_compute": r"direct compute law  $y = A\,C^{-\alpha}$",
-    "direct_params_tokens": r"direct params+tokens law  $y = A N^{-\alpha} + B D^{-\beta}$",
-    "direct_joint": r"direct joint law  $\log y = \log A + \alpha\log C + \beta\log k"
-                    r" + \delta\log C\log k$",
-}
-
-
 @contextmanager
 def style() -> Iterator[None]:
     """Context in which every figure of the package is built (rcParams, restored on exit)."""
@@ -125,16 +103,17 @@ def k_label(k: float) -> str:
     return f"$k = {int(k)}$" if k < 1e5 else f"$k = {k:.0e}$"
 
 
-def param_label(name: str, *, meaning: bool = True) -> str:
-    """Axis label of a law parameter, e.g. ``$\\alpha$ (exponent)``."""
-    tex = PARAM_TEX.get(name, name)
-    extra = _PARAM_MEANING.get(name)
-    return f"{tex} ({extra})" if meaning and extra else tex
+def param_label(law: str, name: str, *, meaning: bool = True) -> str:
+    """Axis label of a law parameter, e.g. ``$\\alpha$ (exponent)`` (from its :class:`LawSpec`)."""
+    spec = get_law(law)
+    tex = spec.symbol(name)
+    return f"{tex} ({spec.role(name)})" if meaning else tex
 
 
 def law_title(law: str) -> str:
-    """A law's name and formula for figure titles."""
-    return _LAW_TITLES.get(law, law)
+    """A law's name and formula for figure titles (from its :class:`LawSpec`)."""
+    spec = get_law(law)
+    return f"{spec.title}  ${spec.tex}$" if spec.tex else spec.title
 
 
 def sequential_cmap(name: str = "viridis") -> Colormap:

@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ..errors import InputError
+from ..fit.laws import get_law
 from ._common import FitLike, censored_marker, fit_for, require_columns, span
 from ._style import (
     k_color,
@@ -20,17 +21,11 @@ from ._style import (
     param_label,
     style,
 )
-from .laws import LAW_PARAMS
 
 __all__ = ["plot_backtest_errors", "plot_parameter_trajectories"]
 
 _RATIO_LABEL = r"$C_{\max} / C_{\mathrm{target}}$ (largest compute in the fit)"
-_EXPONENTS = frozenset({"alpha", "beta", "gamma", "kappa", "delta"})
 _ROW_COLUMNS = ("law", "k", "compute_ratio", "relative_error", "converged")
-
-
-def _law_name(law: str) -> str:
-    return "params+tokens" if law == "params_tokens" else law.replace("_", " ")
 
 
 def _k_handles(ks: Sequence[int]) -> list[Line2D]:
@@ -91,7 +86,7 @@ def plot_backtest_errors(
             log_axis(ax, ("x",), numticks=4)
             log_axis(ax, ("y",))
             ax.set_ylim(bottom, top)
-            ax.set_title(_law_name(law))
+            ax.set_title(get_law(law).label)
         fig.supxlabel(_RATIO_LABEL, fontsize=8.5)
         axes[0].set_ylabel("relative error of the forecast\n"
                            r"$|\hat y - y| / y$ at the target")
@@ -132,23 +127,23 @@ def plot_parameter_trajectories(
     """Figure 6: each law's fitted parameters against ``C_max / C_target``, one row per
     law, one line per k; dashed lines at the full-fit values (all checkpoints).
 
-    ``rows``: :attr:`BacktestResult.rows` (parameter columns named as in SPEC.md).
+    ``rows``: :attr:`BacktestResult.rows` (one column per parameter of each law).
     Far-off estimates from tiny caps are clipped to ``clip_decades`` decades around the
     full-fit values (log axes) so the stable region stays readable.
     """
     require_columns(rows, ("law", "k", "compute_ratio", "converged"), "parameter trajectory figure")
     present = list(dict.fromkeys(rows["law"]))
-    laws = [law for law in (laws or present) if law in present and law in LAW_PARAMS]
+    laws = [law for law in (laws or present) if law in present and get_law(law).per_k]
     if not laws:
-        raise InputError(f"parameter trajectory figure: no law with known parameters in {present}")
+        raise InputError(f"parameter trajectory figure: no law fitted per k in {present}")
     ks = sorted(int(k) for k in rows["k"].unique())
-    ncols = max(len(LAW_PARAMS[law]) for law in laws)
+    ncols = max(get_law(law).n_params for law in laws)
     xlim = span(rows.loc[rows["law"].isin(laws), "compute_ratio"], pad_decades=0.15)
     with style():
         fig = Figure(figsize=(2.1 * ncols + 0.9, 1.95 * len(laws) + 0.3), layout="constrained")
         grid = fig.subplots(len(laws), ncols, squeeze=False)
         for row, law in enumerate(laws):
-            names = LAW_PARAMS[law]
+            names = get_law(law).param_names
             require_columns(rows, names, f"parameter trajectory figure ({law} law)")
             sub = rows[rows["law"] == law]
             for col in range(ncols):
@@ -159,7 +154,7 @@ def plot_parameter_trajectories(
                 _trajectory_panel(ax, sub, full_fits, law, names[col], ks, clip_decades)
                 ax.set_xlim(*xlim)  # one horizon axis for every law: comparable stability
                 if col == 0:
-                    ax.set_title(_law_name(law), loc="left", fontweight="bold")
+                    ax.set_title(get_law(law).label, loc="left", fontweight="bold")
         handles = _k_handles(ks)
         handles.append(Line2D([], [], color="0.35", linestyle="--", label="full fit"))
         fig.legend(handles=handles, loc="outside right upper")
@@ -175,7 +170,7 @@ def _trajectory_panel(ax: Axes, rows: pd.DataFrame, full_fits: Sequence[FitLike]
     refs = [float(f.params[name]) for k in ks if (f := fit_for(full_fits, law, k)) is not None]
     # prefactors and irreducible terms live on a log scale (they are fitted in log space);
     # exponents on a linear one.  Non-positive values (underflow) cannot be drawn on log axes.
-    logy = name not in _EXPONENTS
+    logy = name in get_law(law).log_params
     finite = vals[np.isfinite(vals) & conv & ((vals > 0) if logy else True)]
     refs = [r for r in refs if np.isfinite(r) and (r > 0 or not logy)]
     for k in ks:
@@ -195,7 +190,7 @@ def _trajectory_panel(ax: Axes, rows: pd.DataFrame, full_fits: Sequence[FitLike]
     if refs and finite.size:
         ax.set_ylim(*_clipped_limits(finite, np.asarray(refs), logy, clip_decades))
     ax.set_xlabel(r"$C_{\max} / C_{\mathrm{target}}$")
-    ax.set_ylabel(param_label(name))
+    ax.set_ylabel(param_label(law, name))
 
 
 def _clipped_limits(values: np.ndarray, refs: np.ndarray, logy: bool,

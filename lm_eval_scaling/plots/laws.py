@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ..errors import InputError
+from ..fit.laws import get_law
 from ._common import (
     FitLike,
     fit_for,
@@ -35,19 +36,8 @@ from ._style import (
 
 __all__ = ["plot_gold_law", "plot_parameters_vs_k", "plot_params_tokens"]
 
-_EXPONENTS = frozenset({"alpha", "beta", "gamma", "kappa", "delta"})
-
 _MAX_LINES = 12  # more distinct N (or D) values than this: draw representative lines
 _N_REPRESENTATIVE = 5
-
-#: Parameter order per law for the figures (SPEC.md names).
-LAW_PARAMS = {
-    "compute": ("E0", "C0", "alpha"),
-    "params_tokens": ("E0", "N0", "beta", "D0", "gamma"),
-    "gold": ("xi0", "K0", "kappa"),
-    "direct_compute": ("A", "alpha"),
-    "direct_params_tokens": ("A", "alpha", "B", "beta"),
-}
 
 
 def plot_parameters_vs_k(
@@ -60,14 +50,15 @@ def plot_parameters_vs_k(
 
     Error bars: the bootstrap CI where the fit has one (``fit.ci``), else +-1 standard
     error (``fit.stderr``) where finite.  Fits that did not converge are drawn hollow.
-    Prefactors and irreducible terms spanning more than a decade get a log axis.
+    Prefactors and irreducible terms spanning more than a decade get a log axis.  Every
+    law fitted per k (:attr:`LawSpec.per_k`) gets a row, its parameters in the law's order.
     """
     present = list(dict.fromkeys(f.law for f in fits if f.k is not None))
-    laws = [law for law in (laws or present) if law in present and law in LAW_PARAMS]
+    laws = [law for law in (laws or present) if law in present and get_law(law).per_k]
     if not laws:
         raise InputError("parameters vs k figure: no fit of a law with per-k parameters "
                          f"(have {present})")
-    ncols = max(len(LAW_PARAMS[law]) for law in laws)
+    ncols = max(get_law(law).n_params for law in laws)
     with style():
         fig = Figure(figsize=(2.1 * ncols, 1.95 * len(laws) + 0.5), layout="constrained")
         grid = fig.subplots(len(laws), ncols, squeeze=False)
@@ -75,18 +66,17 @@ def plot_parameters_vs_k(
         for row, law in enumerate(laws):
             law_fits = sorted((f for f in fits if f.law == law and f.k is not None),
                               key=lambda f: int(f.k))  # type: ignore[arg-type]
-            names = LAW_PARAMS[law]
+            names = get_law(law).param_names
             for col in range(ncols):
                 ax = grid[row, col]
                 if col >= len(names):
                     fig.delaxes(ax)
                     continue
-                failed, has_ci = _parameter_panel(ax, law_fits, names[col])
+                failed, has_ci = _parameter_panel(ax, law_fits, law, names[col])
                 any_failed |= failed
                 any_ci |= has_ci
                 if col == 0:
-                    ax.set_title(law.replace("_", "+") if law == "params_tokens" else law,
-                                 loc="left", fontweight="bold")
+                    ax.set_title(get_law(law).label, loc="left", fontweight="bold")
         handles = [Line2D([], [], color=k_color(k), marker="o", linestyle="none", label=k_label(k))
                    for k in sorted({int(f.k) for f in fits if f.law in laws and f.k is not None})]
         if len(handles) > 8:  # a long k grid: show the ends and the colour ramp, not every k
@@ -102,7 +92,8 @@ def plot_parameters_vs_k(
     return fig
 
 
-def _parameter_panel(ax: Axes, fits: Sequence[FitLike], name: str) -> tuple[bool, bool]:
+def _parameter_panel(ax: Axes, fits: Sequence[FitLike], law: str,
+                     name: str) -> tuple[bool, bool]:
     ks = np.array([f.k for f in fits], dtype=np.float64)
     vals = np.array([f.params[name] for f in fits], dtype=np.float64)
     lo = np.full(vals.shape, np.nan)
@@ -118,7 +109,7 @@ def _parameter_panel(ax: Axes, fits: Sequence[FitLike], name: str) -> tuple[bool
             lo[i], hi[i] = vals[i] - se, vals[i] + se
     conv = np.array([bool(f.converged) for f in fits])
     # prefactors and irreducible terms are fitted in log space: log axis (exponents: linear)
-    logy = name not in _EXPONENTS and bool(np.all(vals[np.isfinite(vals)] > 0))
+    logy = name in get_law(law).log_params and bool(np.all(vals[np.isfinite(vals)] > 0))
     ax.plot(ks, vals, color="0.75", linewidth=0.9, zorder=1)
     for i, k in enumerate(ks):
         color = k_color(k)
@@ -131,7 +122,7 @@ def _parameter_panel(ax: Axes, fits: Sequence[FitLike], name: str) -> tuple[bool
                 markerfacecolor=color if conv[i] else "none", linestyle="none", zorder=3)
     log_axis(ax, ("x", "y") if logy else ("x",))
     ax.set_xlabel(r"attempts per problem $k$")
-    ax.set_ylabel(param_label(name))
+    ax.set_ylabel(param_label(law, name))
     return bool((~conv).any()), has_ci
 
 

@@ -28,7 +28,6 @@ from ._common import (
 from ._style import (
     COMPUTE_LABEL,
     NEG_LOG_LABEL,
-    PARAM_TEX,
     grid_figure,
     k_color,
     k_label,
@@ -104,8 +103,7 @@ def plot_passk_vs_compute(
                 grid = np.geomspace(*xlim, 200)
                 ax.plot(grid, fit.predict(C=grid), color=color,
                         linestyle="-" if fit.converged else "--", linewidth=1.4, zorder=2)
-                names = [n for n in ("E0", "C0", "alpha", "A") if n in fit.params]
-                ax.text(0.03, 0.04, fit_text(fit, names, PARAM_TEX), transform=ax.transAxes,
+                ax.text(0.03, 0.04, fit_text(fit), transform=ax.transAxes,
                         fontsize=6.5, va="bottom", ha="left", color="0.15",
                         bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": "0.85",
                               "alpha": 0.85})

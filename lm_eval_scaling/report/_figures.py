@@ -98,6 +98,12 @@ def _fmt(v: float) -> str:
     return "nan" if not np.isfinite(v) else (f"{v:.3g}" if 1e-3 <= abs(v) < 1e4 else f"{v:.2e}")
 
 
+def _formula(law: str) -> str:
+    from ..fit.laws import get_law
+
+    return get_law(law).formula
+
+
 def _param_range(results: ReportResults, law: str, key: str, shown: str) -> str:
     """``the exponent α goes from 0.15 (k = 1) to 0.38 (k = 1000)`` over converged fits."""
     fits = sorted((f for f in results.fits if f.law == law and f.k is not None and f.converged),
@@ -137,8 +143,8 @@ def _fig_passk_vs_compute(results: ReportResults) -> tuple[Figure, str] | str:
                f"{_ci_text(results)} over problems. Triangles at the top: pass@k = 0 "
                "(censored: below the resolution of the samples; never fitted).")
     if any(f.law == "compute" for f in results.fits):
-        caption += (" Lines: the compute law y = E0 + C0·C^(−α) fitted at each k (Huber loss on "
-                    "log residuals); dashed where the fit did not converge. "
+        caption += (f" Lines: the compute law {_formula('compute')} fitted at each k "
+                    f"({results.options.fit.loss} loss on log residuals); dashed where the fit did not converge. "
                     + _param_range(results, "compute", "alpha", "The exponent α").strip() + ".")
     return fig, caption + _excluded_note(results)
 
@@ -181,7 +187,7 @@ def _fig_params_tokens(results: ReportResults) -> tuple[Figure, str] | str:
     if pts["parameters"].nunique() < 2 or pts["tokens"].nunique() < 2:
         return "the ladder has a single model size or a single token count"
     fig = plot_params_tokens(results.points, results.fits, ks=results.ks)
-    caption = ("The params+tokens law y = E0 + N0·N^(−β) + D0·D^(−γ). Left: −log pass@k "
+    caption = (f"The params+tokens law {_formula('params_tokens')}. Left: −log pass@k "
                "against pretraining tokens D, one line per model size N; right: against N, "
                "one line per token count D (5 log-spaced representative values where the "
                "ladder has more than 12). Markers: measured, coloured by N (left) or D "
@@ -198,7 +204,7 @@ def _fig_gold(results: ReportResults) -> tuple[Figure, str] | str:
         return "needs a ladder table (--ladder)"
     fig = plot_gold_law(results.points, results.fits, ks=results.ks)
     n = int(np.isfinite(results.points.drop_duplicates("checkpoint")["neg_log_gold_prob"]).sum())
-    caption = ("The gold law y = ξ0 + K0·[−log GoldProb]^κ: −log pass@k against −log of the "
+    caption = (f"The gold law {_formula('gold')}: −log pass@k against −log of the "
                "benchmark-mean probability of the gold solutions (logsumexp over problems), "
                f"for the {n} checkpoint(s) with gold log-probabilities. Lines: the law fitted "
                "at each k.")

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lm_eval_scaling.analysis.options import FitOptions
 from lm_eval_scaling.cli import main
 from lm_eval_scaling.errors import InputError
 from lm_eval_scaling.report import (
@@ -412,3 +413,46 @@ def test_far_ridge_is_noted() -> None:
     assert far.n_opt(c_max) < 1e5
     _note_far_ridge(far, 10, points, notes)
     assert notes and notes[-1].startswith("At k=10")
+
+
+def test_a_report_run_computes_the_points_once_and_each_full_fit_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spies on the points table and on every fit: one points table per run, one fit per
+    (law, k) on the full ladder (the backtest and the envelope reuse them), and the
+    envelope tables are those of the fits."""
+    import lm_eval_scaling.analysis.backtest as backtest_module
+    import lm_eval_scaling.analysis.fits as fits_module
+    import lm_eval_scaling.analysis.points as points_module
+
+    calls: dict[str, list] = {"points": [], "full": [], "capped": []}
+    real_points, real_fit = points_module.passk_points, fits_module.fit_law
+
+    def points_spy(*args, **kwargs):
+        calls["points"].append(kwargs.get("ks"))
+        return real_points(*args, **kwargs)
+
+    def fit_spy(where):
+        def spy(law, y, **kwargs):
+            calls[where].append((law, kwargs.get("k"), len(y)))
+            return real_fit(law, y, **kwargs)
+        return spy
+
+    monkeypatch.setattr(points_module, "passk_points", points_spy)
+    monkeypatch.setattr(fits_module, "fit_law", fit_spy("full"))
+    monkeypatch.setattr(backtest_module, "fit_law", fit_spy("capped"))
+    inputs = load_report_inputs([SIM / "counts.csv"], ladder=SIM / "ladder.csv")
+    results = compute_report(inputs, ReportOptions(ks=(1, 10), laws=("compute", "params_tokens"),
+                                                   n_boot=0, fit=FitOptions(n_jobs=1)))
+    assert len(calls["points"]) == 1
+    full = [(law, k) for law, k, _ in calls["full"]]
+    assert sorted(full) == sorted({(f.law, f.k) for f in results.fits})
+    assert len(full) == 4
+    n_full = {(f.law, f.k): f.n_points for f in results.fits}
+    assert calls["capped"] and all(n < n_full[(law, k)] for law, k, n in calls["capped"])
+    assert {(f.law, f.k) for f in results.backtest.full_fits} == set(full)
+    assert all(any(b is f for f in results.fits) for b in results.backtest.full_fits)
+    summary = results.envelope_tables["summary"]
+    for fit in results.fits:
+        if fit.law == "params_tokens":
+            row = summary[summary["k"] == fit.k].iloc[0]
+            assert [row[f"pt_{n}"] for n in fit.params] == list(fit.params.values())
