@@ -20,10 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lm_eval_scaling.analysis.fits import fit_table
+from lm_eval_scaling.analysis.fits import fit_parameter_table, fit_table
 from lm_eval_scaling.analysis.options import FitOptions
 from lm_eval_scaling.analysis.points import passk_points
-from lm_eval_scaling.fit.laws import get_law
 from lm_eval_scaling.tables.ladder import load_ladder
 from lm_eval_scaling.tables.schema import read_counts, read_gold
 
@@ -40,20 +39,17 @@ def fits_table(data: Path, *, bootstrap: int, seed: int, exclude: tuple[str, ...
     points = passk_points(counts, ladder, ks=KS, gold=gold, exclude=exclude)
     fits = fit_table(points, laws=LAWS, options=FitOptions(bootstrap=bootstrap, seed=seed),
                      counts=counts, warn=False)
-    rows = []
-    for f in fits:
-        row: dict[str, object] = {"law": f.law, "k": f.k, "n_points": f.n_points,
-                                  "n_censored": f.n_censored,
-                                  "n_excluded": len(f.excluded_labels),
-                                  "converged": f.converged, "r_squared": f.r_squared,
-                                  "objective": f.objective, "n_boot": f.n_boot}
-        for p in get_law(f.law).param_names:
-            row[p] = f.params[p]
-            row[f"{p}_stderr"] = f.stderr[p]
-            lo, hi = f.ci[p] if f.ci else (np.nan, np.nan)
-            row[f"{p}_ci_low"], row[f"{p}_ci_high"] = lo, hi
-        rows.append(row)
-    return pd.DataFrame(rows)
+    table = fit_parameter_table(fits)
+    per_fit = table.groupby(["law", "k"], sort=False)
+    wide = per_fit[["n_points", "n_censored", "n_excluded", "converged", "r_squared",
+                    "objective", "n_boot"]].first()
+    for column in ("value", "stderr", "ci_low", "ci_high"):
+        values = table.pivot(index=["law", "k"], columns="parameter", values=column)
+        suffix = "" if column == "value" else f"_{column}"
+        wide = wide.join(values.rename(columns=lambda p, s=suffix: f"{p}{s}"))
+    params = dict.fromkeys(table["parameter"])  # each law's order, laws in turn
+    order = [f"{p}{s}" for p in params for s in ("", "_stderr", "_ci_low", "_ci_high")]
+    return wide[[*wide.columns[:7], *order]].reset_index()
 
 
 def main() -> None:

@@ -34,11 +34,14 @@ from ..tables.checkpoints import checkpoint_name
 from .options import DEFAULT_FIT_OPTIONS, FitOptions
 from .points import COVARIATE_COLUMNS, usable_mask
 
-__all__ = ["fit_parameter_table", "fit_points", "fit_table", "problem_bootstrap_ci"]
+__all__ = ["FIT_PARAMETER_COLUMNS", "fit_parameter_table", "fit_points", "fit_table", "problem_bootstrap_ci"]
 
 log = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
+FIT_PARAMETER_COLUMNS = ("law", "k", "task", "parameter", "value", "stderr", "ci_low", "ci_high",
+                         "ci_level", "n_boot", "converged", "n_points", "n_censored",
+                         "n_excluded", "r_squared", "objective")
 
 
 def fit_points(points: pd.DataFrame, law: str, *, k: int | None = None,
@@ -131,8 +134,10 @@ def problem_bootstrap_ci(fits: Sequence[FitResult], points: pd.DataFrame,
 
 
 def fit_parameter_table(fits: Sequence[FitResult]) -> pd.DataFrame:
-    """Tidy table of fitted parameters: one row per (law, k, parameter) with value,
-    standard error, CI bounds (NaN without a bootstrap), convergence and fit size."""
+    """The one table of fits: one row per (law, k, parameter), in the fits' and the law's
+    parameter order, with value, standard error, CI bounds (NaN without a bootstrap), and
+    each fit's convergence, size and quality.  ``k`` is -1 for a fit over every k.
+    The CLI's table, the report's tables and ``fit_parameters.csv`` are views of it."""
     rows = []
     for f in fits:
         for name, value in f.params.items():
@@ -142,10 +147,12 @@ def fit_parameter_table(fits: Sequence[FitResult]) -> pd.DataFrame:
                 "parameter": name, "value": float(value),
                 "stderr": float(f.stderr.get(name, math.nan)), "ci_low": float(lo),
                 "ci_high": float(hi), "ci_level": f.ci_level if f.ci is not None else math.nan,
-                "converged": bool(f.converged), "n_points": int(f.n_points),
-                "n_censored": int(f.n_censored), "r_squared": float(f.r_squared),
+                "n_boot": int(f.n_boot), "converged": bool(f.converged),
+                "n_points": int(f.n_points), "n_censored": int(f.n_censored),
+                "n_excluded": len(f.excluded_labels), "r_squared": float(f.r_squared),
+                "objective": float(f.objective),
             })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(FIT_PARAMETER_COLUMNS))
 
 
 # --------------------------------------------------------------------------- internals

@@ -176,7 +176,7 @@ def _join_gold(keys: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
             elif len(cand) == 1:
                 vals[j] = float(cand["neg_log_gold_prob"].iloc[0])
             else:
-                ambiguous.append(f"{m}@{r}" if r else m)
+                ambiguous.append(checkpoint_name(m, r))
     if ambiguous:
         log.warning("gold: several gold tasks and none named like the counts' task for %s; "
                     "no gold covariate for them", ", ".join(sorted(set(ambiguous))[:5]))

@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..analysis.backtest import backtest
     from ..analysis.points import passk_points
+    from ..fit.numbers import format_number
     from ..tables.files import write_table_file
 
     options = fit_options(args)
@@ -77,10 +78,10 @@ def run(args: argparse.Namespace) -> int:
     with pd.option_context("display.max_rows", None, "display.max_columns", None,
                            "display.width", 200):
         out = sys.stdout
-        out.write(f"target {result.target} (C = {result.target_compute:.4g} FLOP)\n")
+        out.write(f"target {result.target} (C = {format_number(result.target_compute)} FLOP)\n")
         if not args.output:
             rows = result.rows[list(ROW_COLUMNS)]
-            out.write(rows.to_string(index=False, float_format=lambda v: f"{v:.4g}") + "\n\n")
+            out.write(rows.to_string(index=False, float_format=format_number) + "\n\n")
         shown = summary.drop(columns=[c for c in ("task",) if (summary.get(c, "") == "").all()])
-        out.write(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}") + "\n")
+        out.write(shown.to_string(index=False, float_format=format_number) + "\n")
     return 0

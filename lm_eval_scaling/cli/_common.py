@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..errors import InputError
+from ..fit.numbers import format_number
 from ..tables.files import write_table_file
 
 __all__ = ["add_fit_arguments", "add_law_argument", "add_output_argument", "add_table_arguments",
@@ -61,7 +62,7 @@ def emit_table(
     output: str | None,
     *,
     display_columns: Sequence[str] | None = None,
-    float_format: str = "{:.6g}",
+    digits: int = 6,
 ) -> None:
     """Write ``df`` to ``output`` (by extension), or print a readable table to stdout.
 
@@ -82,7 +83,7 @@ def emit_table(
         if col in shown.columns and (shown[col] == 0).all():
             shown = shown.drop(columns=col)
     with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200):
-        text = shown.to_string(index=False, float_format=lambda v: float_format.format(v))
+        text = shown.to_string(index=False, float_format=lambda v: format_number(v, digits))
     sys.stdout.write(text + "\n")
 
 

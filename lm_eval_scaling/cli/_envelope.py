@@ -79,9 +79,11 @@ def run(args: argparse.Namespace) -> int:
 def _print(tables: dict[str, Any], *, full: bool) -> None:
     import pandas as pd
 
+    from ..fit.numbers import format_number
+
     with pd.option_context("display.max_rows", None, "display.max_columns", None,
                            "display.width", 200):
-        fmt = {"float_format": lambda v: f"{v:.4g}", "index": False}
+        fmt = {"float_format": format_number, "index": False}
         sys.stdout.write("per k: envelope of params_tokens vs fitted compute law\n")
         sys.stdout.write(tables["summary"].to_string(**fmt) + "\n\noptimal split\n")
         sys.stdout.write(tables["budgets"].to_string(**fmt) + "\n")

@@ -44,22 +44,28 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def fits_frame(fits: list[Any]) -> pd.DataFrame:
-    """Readable summary, one row per fit: law, k, task, params (with CIs), converged,
-    n_points, n_censored, n_excluded, r_squared."""
+    """Readable summary of :func:`~lm_eval_scaling.analysis.fits.fit_parameter_table`, one
+    row per fit: law, k, task, params (with CIs), converged, n_points, n_censored,
+    n_excluded, r_squared."""
     import pandas as pd
 
+    from ..analysis.fits import fit_parameter_table
+    from ..fit.numbers import format_number
+
+    table = fit_parameter_table(fits)
     rows = []
-    for f in fits:
+    for (law, k, task), grp in table.groupby(["law", "k", "task"], sort=False):
         parts = []
-        for name, value in f.params.items():
-            text = f"{name}={value:.4g}"
-            if f.ci is not None and name in f.ci:
-                text += f" [{f.ci[name][0]:.3g}, {f.ci[name][1]:.3g}]"
+        for r in grp.itertuples():
+            text = f"{r.parameter}={format_number(r.value)}"
+            if pd.notna(r.ci_low):
+                text += f" [{format_number(r.ci_low, 3)}, {format_number(r.ci_high, 3)}]"
             parts.append(text)
-        rows.append({"law": f.law, "k": "all" if f.k is None else str(f.k), "task": f.task or "",
-                     "params": "  ".join(parts), "converged": f.converged,
-                     "n_points": f.n_points, "n_censored": f.n_censored,
-                     "n_excluded": len(f.excluded_labels), "r_squared": f.r_squared})
+        first = grp.iloc[0]
+        rows.append({"law": law, "k": "all" if k == -1 else str(k), "task": task,
+                     "params": "  ".join(parts), "converged": bool(first["converged"]),
+                     "n_points": first["n_points"], "n_censored": first["n_censored"],
+                     "n_excluded": first["n_excluded"], "r_squared": first["r_squared"]})
     return pd.DataFrame(rows, columns=["law", "k", "task", "params", "converged", "n_points",
                                        "n_censored", "n_excluded", "r_squared"])
 
@@ -69,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..analysis.fits import fit_table
     from ..analysis.points import passk_points
+    from ..fit.numbers import format_number
 
     options = fit_options(args)
     counts, ladder, gold = read_tables(args)
@@ -88,6 +95,6 @@ def run(args: argparse.Namespace) -> int:
                            "display.width", 250):
         width = int(table["params"].str.len().max()) if len(table) else 6
         sys.stdout.write(table.to_string(
-            index=False, justify="left", float_format=lambda v: f"{v:.4f}",
+            index=False, justify="left", float_format=format_number,
             formatters={"params": lambda s: f"{s:<{width}}"}) + "\n")
     return 0

@@ -34,6 +34,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ..errors import InputError
+from ..tables.checkpoints import checkpoint_name
 from ..tables.files import write_table_file
 from ..tables.schema import read_counts, read_gold
 from ._files import RunTask, find_results_files, run_tasks
@@ -273,7 +274,7 @@ def _sorted(df: pd.DataFrame) -> pd.DataFrame:
 
 def _label(key: _Key) -> str:
     model, revision, task = key
-    return f"{model}@{revision} / {task}" if revision else f"{model} / {task}"
+    return f"{checkpoint_name(model, revision)} / {task}"
 
 
 def _short(value: str | None, limit: int = 120) -> str:

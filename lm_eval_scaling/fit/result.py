@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 from ..errors import InputError
 from .laws import LawSpec, get_law
+from .numbers import format_number
 
 if TYPE_CHECKING:
     from ._objective import Objective
@@ -133,18 +134,20 @@ class FitResult:
                 f"task={self.task}" if self.task else None,
                 f"{self.n_points} points", f"loss={self.loss}"
                 + (f" (delta={self.delta:g})" if self.loss == "huber" else ""),
-                f"objective={self.objective:.6g}", f"R^2(log)={self.r_squared:.4f}"]
+                f"objective={format_number(self.objective, 6)}",
+                f"R^2(log)={format_number(self.r_squared, 4)}"]
         lines = [head, "  " + ", ".join(m for m in meta if m)]
         lines.append(f"  converged: {self.converged} - {self.message}")
         for p in spec.param_names:
             v = self.params[p]
             se = self.stderr.get(p, float("nan"))
-            line = f"    {p:>6} = {v:.6g}"
+            line = f"    {p:>6} = {format_number(v, 6)}"
             if math.isfinite(se):
-                line += f"  (stderr {se:.3g})"
+                line += f"  (stderr {format_number(se, 3)})"
             if self.ci is not None and p in self.ci:
                 lo, hi = self.ci[p]
-                line += f"  [{lo:.4g}, {hi:.4g}] {100 * (self.ci_level or 0):.0f}% CI ({self.n_boot} boot)"
+                line += (f"  [{format_number(lo)}, {format_number(hi)}] "
+                         f"{100 * (self.ci_level or 0):.0f}% CI ({self.n_boot} boot)")
             lines.append(line)
         if self.n_censored or self.excluded_labels:
             lines.append(f"  excluded {len(self.excluded_labels)} point(s) "
@@ -152,7 +155,7 @@ class FitResult:
                          + ", ".join(self.excluded_labels[:8])
                          + (" ..." if len(self.excluded_labels) > 8 else ""))
         rmax = float(np.max(np.abs(self.residuals))) if self.residuals.size else float("nan")
-        lines.append(f"  max |log residual| = {rmax:.4g}")
+        lines.append(f"  max |log residual| = {format_number(rmax)}")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:

@@ -13,13 +13,13 @@ from matplotlib.lines import Line2D
 
 from ..errors import InputError
 from ..fit.laws import get_law
+from ..fit.numbers import format_number
 
 __all__ = [
     "FitLike",
     "censored_marker",
     "fit_for",
     "fit_text",
-    "format_value",
     "k_values",
     "require_columns",
     "si_number",
@@ -72,25 +72,10 @@ def fit_for(fits: Iterable[FitLike], law: str, k: int) -> FitLike | None:
     return None
 
 
-def format_value(value: float) -> str:
-    """Compact number for annotations: 3 significant digits, scientific when large/small."""
-    if not np.isfinite(value):
-        return "nan"
-    if value == 0:
-        return "0"
-    mag = abs(value)
-    if 100 <= mag < 1e4:
-        return f"{value:.0f}"
-    if 1e-2 <= mag < 100:
-        return f"{value:.3g}"
-    mant, exp = f"{value:.2e}".split("e")
-    return rf"{mant}\times10^{{{int(exp)}}}"
-
-
 def fit_text(fit: FitLike) -> str:
     """``E0 = 0.12, alpha = 0.15`` style mathtext for a fit's parameters (one a line)."""
     spec = get_law(fit.law)
-    parts = [f"{spec.symbol(n)}$ = {format_value(float(fit.params[n]))}$"
+    parts = [f"{spec.symbol(n)}$ = {format_number(fit.params[n], 3, tex=True)}$"
              for n in spec.param_names]
     text = "\n".join(parts)
     if not fit.converged:

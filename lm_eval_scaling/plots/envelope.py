@@ -20,7 +20,8 @@ from matplotlib.lines import Line2D
 
 from ..analysis.envelope import Envelope
 from ..errors import InputError
-from ._common import format_value, require_columns, si_number
+from ..fit.numbers import format_number
+from ._common import require_columns, si_number
 from ._style import (
     NEG_LOG_LABEL,
     k_color,
@@ -139,7 +140,7 @@ def _iso_panel(ax: Axes, env: Envelope, sub: pd.DataFrame, budgets: np.ndarray, 
     ax.set_ylim(*_ylim(np.concatenate([env.loss_opt(budgets), y[ok]])))
     ax.set_xlabel("parameters $N$")
     ax.set_ylabel(NEG_LOG_LABEL)
-    ax.set_title(rf"{k_label(k)}: iso-compute curves, $\alpha = {format_value(env.alpha)}$",
+    ax.set_title(rf"{k_label(k)}: iso-compute curves, $\alpha = {format_number(env.alpha, 3, tex=True)}$",
                  color=k_color(k))
 
 

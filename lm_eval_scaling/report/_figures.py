@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InputError
+from ..fit.numbers import format_number
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -94,10 +95,6 @@ def render_figures(results: ReportResults, directory: Path, *,
 # --------------------------------------------------------------------------- builders
 
 
-def _fmt(v: float) -> str:
-    return "nan" if not np.isfinite(v) else (f"{v:.3g}" if 1e-3 <= abs(v) < 1e4 else f"{v:.2e}")
-
-
 def _formula(law: str) -> str:
     from ..fit.laws import get_law
 
@@ -112,9 +109,9 @@ def _param_range(results: ReportResults, law: str, key: str, shown: str) -> str:
         return ""
     first, last = fits[0], fits[-1]
     if first is last:
-        return f"{shown} = {_fmt(first.params[key])} at k = {first.k}"
-    return (f"{shown} goes from {_fmt(first.params[key])} (k = {first.k}) to "
-            f"{_fmt(last.params[key])} (k = {last.k})")
+        return f"{shown} = {format_number(first.params[key], 3)} at k = {first.k}"
+    return (f"{shown} goes from {format_number(first.params[key], 3)} (k = {first.k}) to "
+            f"{format_number(last.params[key], 3)} (k = {last.k})")
 
 
 def _span_text(values: np.ndarray) -> str:

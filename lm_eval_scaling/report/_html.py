@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import html
-import math
 import platform
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -16,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ..fit.numbers import format_number
+
 if TYPE_CHECKING:
     from ..analysis.backtest import BacktestResult
-    from ..fit import FitResult
     from ._figures import ReportFigure
     from .compute import ReportResults
 
@@ -99,14 +99,7 @@ def _num(v: Any) -> str:
     if isinstance(v, (int, np.integer)):
         return str(int(v))
     if isinstance(v, (float, np.floating)):
-        x = float(v)
-        if math.isnan(x):
-            return "–"
-        if x == 0:
-            return "0"
-        if 1e-3 <= abs(x) < 1e5:
-            return f"{x:.4g}"
-        return f"{x:.3e}"
+        return format_number(v, 4, nan="–")
     return _e(v)
 
 
@@ -189,18 +182,17 @@ def _cls(column: str, left: Sequence[str]) -> str:
     return " class='l'" if column in left else ""
 
 
-def _value_cell(fit: FitResult, name: str) -> str:
-    v = fit.params[name]
-    if fit.ci is not None and name in fit.ci:
-        lo, hi = fit.ci[name]
-        return f"{_num(v)} <span class='ci'>[{_num(lo)}, {_num(hi)}]</span>"
-    se = fit.stderr.get(name, math.nan)
-    if math.isfinite(se):
-        return f"{_num(v)} <span class='ci'>± {_num(se)}</span>"
-    return _num(v)
+def _value_cell(row: Any) -> str:
+    """A parameter with its CI where bootstrapped, else ± its standard error where defined."""
+    if np.isfinite(row.ci_low):
+        return f"{_num(row.value)} <span class='ci'>[{_num(row.ci_low)}, {_num(row.ci_high)}]</span>"
+    if np.isfinite(row.stderr):
+        return f"{_num(row.value)} <span class='ci'>± {_num(row.stderr)}</span>"
+    return _num(row.value)
 
 
 def _fits_tables(results: ReportResults) -> str:
+    from ..analysis.fits import fit_parameter_table
     from ..fit.laws import get_law
 
     out = []
@@ -211,17 +203,17 @@ def _fits_tables(results: ReportResults) -> str:
                + "; R² of the log-space fit. Full records: <a href='fits.json'>fits.json</a> "
                "(identical to <code>lm-eval-scaling fit -o</code>), "
                "<a href='fit_parameters.csv'>fit_parameters.csv</a>.</p>")
-    for law in dict.fromkeys(f.law for f in results.fits):
-        spec = get_law(law)
-        fits = sorted((f for f in results.fits if f.law == law),
-                      key=lambda f: -1 if f.k is None else int(f.k))
+    table = fit_parameter_table(results.fits)
+    for law, by_law in table.groupby("law", sort=False):
+        spec = get_law(str(law))
         rows = []
-        for f in fits:
-            row: dict[str, Any] = {"k": "all" if f.k is None else int(f.k)}
-            for name in spec.param_names:
-                row[name] = _value_cell(f, name)
-            row.update({"converged": f.converged, "points": f.n_points,
-                        "censored": f.n_censored, "R² (log)": f.r_squared})
+        for k, grp in by_law.sort_values("k", kind="stable").groupby("k", sort=False):
+            first = grp.iloc[0]
+            row: dict[str, Any] = {"k": "all" if k == -1 else int(k)}
+            row.update({r.parameter: _value_cell(r) for r in grp.itertuples()})
+            row.update({"converged": bool(first["converged"]), "points": int(first["n_points"]),
+                        "censored": int(first["n_censored"]),
+                        "R² (log)": float(first["r_squared"])})
             rows.append(row)
         out.append(f"<p><b>{_e(law)}</b>: <code>{_e(spec.formula)}</code></p>")
         out.append(_table(pd.DataFrame(rows), raw=spec.param_names))
