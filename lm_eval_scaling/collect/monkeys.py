@@ -153,7 +153,7 @@ def import_monkeys(path: str | os.PathLike[str], *, task: str | None = None) -> 
 
 
 def _nominal(number: str, unit: str) -> int:
-    return int(round(float(number) * _UNIT[unit]))
+    return round(float(number) * _UNIT[unit])
 
 
 def _step_of(nominal_tokens: int) -> int | None:
@@ -176,8 +176,9 @@ def _whole(df: pd.DataFrame, col: str, label: str, *, minimum: int) -> np.ndarra
     if bad.size:
         i = int(bad[0])
         rule = "a whole number" + (f" >= {minimum}" if minimum else " >= 0")
+        raw = df[col].iloc[i]
         raise TableError(f"expected {rule}", source=label, row=i + 1, field=col,
-                         value=df[col].iloc[i])
+                         value=raw.item() if hasattr(raw, "item") else raw)
     return values.astype(np.int64)
 
 
