@@ -180,7 +180,7 @@ def _rescore(label: str, i: int, doc: Any, response: Any,
     extractor = get_extractor(extractor_name)
     texts = _generations(label, i, response)
     choices = doc.get("choices") if isinstance(doc, Mapping) else None
-    gold = doc.get("gold_index") if isinstance(doc, Mapping) else None
+    gold: Any = doc.get("gold_index") if isinstance(doc, Mapping) else None
     if hasattr(gold, "tolist"):
         gold = gold.tolist()
     if isinstance(gold, list) and len(gold) == 1:
