@@ -20,8 +20,9 @@ with fewer than ``x`` samples in total can never reach ``x`` and are pooled with
 invalid ones into one binomial factor, while each answer with at least ``x`` samples
 contributes ``sum_{y<x} C(m, y) s^y + u C(m, x) s^x`` (``u`` marks a tie).  The
 coefficient of ``s^(k-x) u^t`` counts the subsets with ``t`` tied answers and none
-above ``x``.  Everything is summed in log space (``C(n, k)`` overflows floats for
-``n`` in the thousands); cost ``O(k^2 * answers)`` per (problem, k).
+above ``x``.  ``C(n, k)`` overflows floats for ``n`` in the thousands, so the
+polynomials are kept scaled (``s -> rho s``, peaking at ``k - x``) with their scale in log;
+each answer costs one direct convolution, ``O(k^2)`` per (problem, k) and answer.
 
 avg@n is the plain mean correctness of the n samples, ``num_correct / n`` (= pass@1).
 """
@@ -116,25 +117,40 @@ def majority_table(answers: pd.DataFrame, ks: Iterable[int] | None = None) -> pd
 
 
 def _log_ties_weighted(big: Sequence[int], pooled: int, x: int, rest: int) -> float:
-    """log of sum over subsets of size ``rest`` of the others, with every answer at most
-    ``x`` votes, of ``1 / (1 + number of answers at exactly x)``."""
+    """log of the sum, over the ways to draw ``rest`` of the other samples with every
+    answer at most ``x`` times, of ``1 / (1 + number of answers at exactly x)``.
+
+    Polynomials in ``s`` (samples drawn) with one row per number of ties, in linear
+    floats: ``s`` is scaled by ``rho`` so that the coefficients peak near ``s = rest``,
+    and every step is divided by its maximum (the scale is kept in log).  A coefficient
+    lost to underflow is below 1e-300 of the total and cannot matter.
+    """
+    from scipy.signal import convolve2d
+
+    others = pooled + sum(big)
+    log_rho = math.log((rest + 0.5) / (others - rest + 0.5))
     max_ties = min(len(big), rest // x)
-    state = np.full((max_ties + 1, rest + 1), -np.inf)
+    state = np.zeros((max_ties + 1, rest + 1))
     s = np.arange(min(pooled, rest) + 1)
-    state[0, : s.size] = _log_comb_array(pooled, s)
-    for m in big:
-        new = np.full_like(state, -np.inf)
-        for y in range(x):  # y < x votes for this answer: no tie
-            if y > m:
-                break
-            shifted = state[:, : rest + 1 - y] + _log_comb(m, y)
-            new[:, y:] = np.logaddexp(new[:, y:], shifted)
-        # exactly x votes: one more tie
-        shifted = state[:-1, : rest + 1 - x] + _log_comb(m, x)
-        new[1:, x:] = np.logaddexp(new[1:, x:], shifted)
-        state = new
-    weights = -np.log(np.arange(1, max_ties + 2, dtype=np.float64))
-    return float(np.logaddexp.reduce(state[:, rest] + weights))
+    log_first = _log_comb_array(pooled, s) + s * log_rho
+    log_scale = float(log_first.max())
+    state[0, : s.size] = np.exp(log_first - log_scale)
+    y = np.arange(x + 1)
+    for m in sorted(big, reverse=True):
+        log_coef = _log_comb_array(m, y) + y * log_rho
+        top = float(log_coef.max())
+        coef = np.exp(log_coef - top)
+        new = convolve2d(state, coef[None, :x], mode="full")[:, : rest + 1]
+        new[1:, x:] += state[:-1, : rest + 1 - x] * coef[x]  # x votes: one more tie
+        peak = float(new.max())
+        if peak <= 0.0:
+            return -math.inf
+        state = new / peak
+        log_scale += top + math.log(peak)
+    weighted = float(state[:, rest] @ (1.0 / np.arange(1, max_ties + 2)))
+    if weighted <= 0.0:
+        return -math.inf
+    return math.log(weighted) + log_scale - rest * log_rho
 
 
 def _log_comb(n: int, k: int) -> float:
@@ -144,7 +160,13 @@ def _log_comb(n: int, k: int) -> float:
 
 
 def _log_comb_array(n: int, ks: np.ndarray) -> np.ndarray:
-    return np.array([_log_comb(n, int(k)) for k in ks])
+    from scipy.special import gammaln
+
+    ks = np.asarray(ks, dtype=np.float64)
+    out = np.full(ks.shape, -np.inf)
+    ok = (ks >= 0) & (ks <= n)
+    out[ok] = gammaln(n + 1) - gammaln(ks[ok] + 1) - gammaln(n - ks[ok] + 1)
+    return out
 
 
 def _count(name: str, value: object) -> int:
