@@ -39,6 +39,9 @@ from .estimator import pass_at_k, passk_ks
 
 __all__ = ["ANSWERS_COLUMNS", "maj_at_k", "majority_table"]
 
+# answers at most this many votes away are added as shifted copies, not convolved
+_SHIFT_MAX = 8
+
 #: Columns of an answers table (one row per distinct answer of a problem).
 ANSWERS_COLUMNS = ("model", "revision", "task", "problem_id", "answer", "count", "correct",
                    "valid")
@@ -76,21 +79,26 @@ def maj_at_k(num_correct: int, wrong_counts: Sequence[int], k: int, num_invalid:
     return min(result, 1.0)
 
 
-def majority_table(answers: pd.DataFrame, ks: Iterable[int] | None = None) -> pd.DataFrame:
+def majority_table(answers: pd.DataFrame, ks: Iterable[int] | None = None, *,
+                   progress: bool | None = None) -> pd.DataFrame:
     """Benchmark maj@k, pass@k and avg@n per (model, revision, task) from an answers table.
 
     ``answers`` has :data:`ANSWERS_COLUMNS` (one row per distinct answer of a problem;
     ``correct`` marks the reference, ``valid`` is False for "no answer found").  ``ks``
     defaults to the powers of two up to the smallest ``n`` of the group.  For each k the
     means are over the problems with ``n >= k`` (``num_problems``); ``avg@n`` is over all
-    problems of the group.
+    problems of the group.  ``progress``: a progress bar (None: on a terminal).
     """
     missing = [c for c in ANSWERS_COLUMNS if c not in answers.columns]
     if missing:
         raise ValueError(f"answers table lacks columns {missing}")
+    from tqdm.auto import tqdm
+
     rows = []
-    for (model, revision, task), group in answers.groupby(["model", "revision", "task"],
-                                                         sort=True):
+    groups = answers.groupby(["model", "revision", "task"], sort=True)
+    bar = tqdm(groups, desc="maj@k", unit="checkpoint",
+               disable=None if progress is None else not progress)
+    for (model, revision, task), group in bar:
         problems = []
         for _, prob in group.groupby("problem_id", sort=False):
             count = prob["count"].to_numpy(np.int64)
@@ -140,7 +148,12 @@ def _log_ties_weighted(big: Sequence[int], pooled: int, x: int, rest: int) -> fl
         log_coef = _log_comb_array(m, y) + y * log_rho
         top = float(log_coef.max())
         coef = np.exp(log_coef - top)
-        new = convolve2d(state, coef[None, :x], mode="full")[:, : rest + 1]
+        if x <= _SHIFT_MAX:  # a few shifted copies beat a convolution call
+            new = state * coef[0]
+            for j in range(1, x):
+                new[:, j:] += state[:, : rest + 1 - j] * coef[j]
+        else:
+            new = convolve2d(state, coef[None, :x], mode="full")[:, : rest + 1]
         new[1:, x:] += state[:-1, : rest + 1 - x] * coef[x]  # x votes: one more tie
         peak = float(new.max())
         if peak <= 0.0:
