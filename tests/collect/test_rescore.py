@@ -211,3 +211,13 @@ def test_cli_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
                  "-o", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "scores_per_repeat" in err and err.count("\n") == 1
+
+
+def test_rescore_with_math_verify(tmp_path: Path) -> None:
+    pytest.importorskip("math_verify")
+    texts = ["so x = $0.5$", "The answer is $\\boxed{\\frac{1}{2}}$", "$\\frac{1}{3}$", "hm"]
+    write_run(tmp_path, {"minerva_math": lm_eval04_lines(0, texts, "\\frac{1}{2}")})
+    result = rescore_runs([tmp_path], "math_verify")
+    assert result.counts["num_correct"].tolist() == [2]
+    assert result.answers.set_index("answer")["count"].to_dict() == {
+        "\\frac{1}{2}": 2, "\\frac{1}{3}": 1, "[invalid]": 1}
