@@ -3,6 +3,8 @@
 * ``gsm8k_dir`` -- the local GSM8K copy in ``../shared/data/gsm8k`` (skips when absent).
 * ``pythia_dir`` -- the shared Pythia GSM8K tables in ``../shared/data/pythia_gsm8k``
   (``counts.csv``, ``ladder.csv``, ``gold.csv``; skips when absent).
+* ``monkeys_gsm8k`` -- the public Large Language Monkeys GSM8K parquet in
+  ``../shared/data/monkeys`` (skips when absent).
 * ``tiny_model_dir`` -- a tiny random GPT-NeoX with a byte-level BPE tokenizer trained on
   the spot with ``tokenizers``, saved with ``save_pretrained`` so that lm_eval's ``hf``
   backend loads it with ``pretrained=<dir>``.  Built once per session (a few seconds).
@@ -22,6 +24,7 @@ REPO_ROOT: Final = Path(__file__).resolve().parents[1]
 SHARED_DIR: Final = REPO_ROOT.parent / "shared"
 GSM8K_DIR: Final = SHARED_DIR / "data" / "gsm8k"
 PYTHIA_DIR: Final = SHARED_DIR / "data" / "pythia_gsm8k"
+MONKEYS_GSM8K: Final = SHARED_DIR / "data" / "monkeys" / "gsm8k_pass_at_k.parquet"
 
 #: special tokens of the tiny tokenizer
 EOS_TOKEN: Final = "<|endoftext|>"
@@ -108,6 +111,14 @@ def pythia_dir() -> Path:
     if not all((PYTHIA_DIR / f"{name}.csv").is_file() for name in ("counts", "ladder", "gold")):
         pytest.skip(f"shared Pythia data not found at {PYTHIA_DIR}")
     return PYTHIA_DIR
+
+
+@pytest.fixture(scope="session")
+def monkeys_gsm8k() -> Path:
+    """The public Large Language Monkeys GSM8K pass@k parquet, as published."""
+    if not MONKEYS_GSM8K.is_file():
+        pytest.skip(f"Large Language Monkeys parquet not found at {MONKEYS_GSM8K}")
+    return MONKEYS_GSM8K
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from fractions import Fraction
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -98,3 +101,59 @@ def assert_no_text_overlap(fig: Figure) -> None:
 def assert_no_empty_panel(fig: Figure) -> None:
     for ax in data_axes(fig):
         assert ax.lines or ax.collections or ax.patches, f"empty panel {ax.get_title()!r}"
+
+
+# --------------------------------------------------------------------------- lm_eval output
+
+#: the date suffix of the lm_eval files written by :func:`write_run`
+DATE = "2025-01-02T03-04-05.678901"
+
+
+def task_config(task: str, **overrides: Any) -> dict[str, Any]:
+    """The config lm_eval logs for a sampling task (overrides replace fields)."""
+    cfg = {
+        "task": task, "output_type": "generate_until", "doc_to_text": "def doc_to_text...",
+        "num_fewshot": 5, "repeats": 4,
+        "generation_kwargs": {"until": ["\n\n"], "do_sample": True, "temperature": 1.0,
+                              "max_gen_toks": 256},
+        "metadata": {"version": 1.0, "n_samples": 4, "pretrained": "m"},
+    }
+    cfg.update(overrides)
+    return cfg
+
+
+def write_run(
+    root: Path,
+    task_lines: dict[str, list[dict[str, Any]]],
+    *,
+    model_args: Any = None,
+    seed: tuple[int, int, int] = (0, 1234, 1234),
+    date: str = DATE,
+    configs: dict[str, dict[str, Any]] | None = None,
+    backend: str = "hf",
+    model_revision: str | None = "main",
+    raw_tail: dict[str, str] | None = None,
+) -> Path:
+    """Write ``results_<date>.json`` + ``samples_<task>_<date>.jsonl`` like lm_eval does."""
+    run = root / "model_dir"
+    run.mkdir(parents=True, exist_ok=True)
+    config: dict[str, Any] = {
+        "model": backend,
+        "model_args": model_args if model_args is not None else {"pretrained": "org/model"},
+        "random_seed": seed[0], "numpy_seed": seed[1], "torch_seed": seed[2],
+        "fewshot_seed": 1234,
+    }
+    if model_revision is not None:
+        config["model_revision"] = model_revision
+    configs = configs or {t: task_config(t) for t in task_lines}
+    results = {"results": {t: {} for t in task_lines}, "configs": configs,
+               "versions": {t: c.get("metadata", {}).get("version") for t, c in configs.items()},
+               "config": config, "system_instruction": None, "chat_template": None,
+               "fewshot_as_multiturn": None}
+    path = run / f"results_{date}.json"
+    path.write_text(json.dumps(results))
+    for task, lines in task_lines.items():
+        text = "".join(json.dumps(line) + "\n" for line in lines)
+        text += (raw_tail or {}).get(task, "")
+        (run / f"samples_{task}_{date}.jsonl").write_text(text)
+    return path

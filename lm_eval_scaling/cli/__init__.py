@@ -21,6 +21,8 @@ __all__ = ["build_parser", "main"]
 _SUBCOMMAND_MODULES = (
     "_tasks_dir",
     "_collect",
+    "_import",
+    "_rescore",
     "_passk",
     "_fit",
     "_backtest",

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -78,8 +78,25 @@ def collect_tables(
     gold solution count as equal.  ``strip_prefixes``: leading strings removed from model
     names (e.g. the directory holding local checkpoints).  ``progress``: show a progress bar (None: on a terminal).
     """
+    return _merge_runs(run_dirs, gold_rtol=gold_rtol, strip_prefixes=strip_prefixes,
+                       progress=progress, what="collect")
+
+
+def _merge_runs(
+    run_dirs: Sequence[str | os.PathLike[str]],
+    *,
+    gold_rtol: float = 1e-3,
+    strip_prefixes: Sequence[str] = (),
+    progress: bool | None = None,
+    what: str,
+    records_of: Callable[[RunTask, list[str]], Iterable[ProblemRecord] | None] | None = None,
+    ignore_settings: Collection[str] = (),
+) -> CollectResult:
+    """The merge rules of :func:`collect_tables`, with each samples file read by
+    ``records_of(task, warnings)`` (None: skip the file) instead of ``iter_records``;
+    settings named in ``ignore_settings`` may differ between runs."""
     if not run_dirs:
-        raise InputError("collect: no run directory given")
+        raise InputError(f"{what}: no run directory given")
     paths = [Path(p) for p in run_dirs]
     results_files = find_results_files(paths)
     if not results_files:
@@ -87,11 +104,16 @@ def collect_tables(
             f"no lm_eval results file (results_<date>.json) under {', '.join(map(str, paths))}"
         )
     tasks = [_strip_model(t, strip_prefixes) for t in _list_tasks(results_files)]
-    _check_settings(tasks)
+    _check_settings(tasks, ignore_settings)
     state = _Accumulator(gold_rtol)
-    bar = tqdm(tasks, desc="collect", unit="file", disable=None if progress is None else not progress)
+    bar = tqdm(tasks, desc=what, unit="file", disable=None if progress is None else not progress)
     for task in bar:
-        state.add(task)
+        if records_of is None:
+            state.add(task)
+            continue
+        records = records_of(task, state.warnings)
+        if records is not None:
+            state.add(task, records)
     return state.result()
 
 
@@ -133,13 +155,15 @@ def _strip_model(task: RunTask, prefixes: Sequence[str]) -> RunTask:
     return task
 
 
-def _check_settings(tasks: Sequence[RunTask]) -> None:
+def _check_settings(tasks: Sequence[RunTask], ignore: Collection[str] = ()) -> None:
     first: dict[_Key, RunTask] = {}
     for task in tasks:
         ref = first.setdefault(task.key, task)
         if ref is task:
             continue
         for name, value in task.settings.items():
+            if name in ignore:
+                continue
             other = ref.settings.get(name)
             if value != other:
                 raise InputError(
@@ -165,11 +189,14 @@ class _Accumulator:
         self.runs: list[dict[str, object]] = []
         self.warnings: list[str] = []
 
-    def add(self, task: RunTask) -> None:
+    def add(self, task: RunTask, records: Iterable[ProblemRecord] | None = None) -> None:
+        """Merge one samples file (its lines parsed by ``iter_records``, or ``records``)."""
         problems: set[str] = set()
         kinds: set[str] = set()
         total = 0
-        for record in iter_records(task.samples_path, self.warnings):
+        if records is None:
+            records = iter_records(task.samples_path, self.warnings)
+        for record in records:
             if record.problem_id in problems:
                 raise InputError(f"{task.samples_path}: line {record.line}: problem_id "
                                  f"{record.problem_id!r} appears twice in one file")

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from ..errors import InputError
 
-__all__ = ["ProblemRecord", "RecordKind", "iter_records"]
+__all__ = ["ProblemRecord", "RecordKind", "iter_lines", "iter_records", "problem_id_of"]
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,13 @@ class ProblemRecord:
 
 
 def iter_records(path: Path, warnings: list[str]) -> Iterator[ProblemRecord]:
-    """Parse ``path`` line by line.
+    """Parse ``path`` line by line into :class:`ProblemRecord` (see :func:`iter_lines`)."""
+    for lineno, obj in iter_lines(path, warnings):
+        yield _record(path, lineno, obj)
+
+
+def iter_lines(path: Path, warnings: list[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, JSON object)`` of every line of ``path``, one line at a time.
 
     A last line that is not valid JSON (a run killed while writing) is skipped with a
     warning appended to ``warnings``; an invalid line anywhere else is an error.
@@ -50,19 +56,19 @@ def iter_records(path: Path, warnings: list[str]) -> Iterator[ProblemRecord]:
             if not raw.strip():
                 continue
             if pending is not None:
-                record = _parse(path, *pending, last=False, warnings=warnings)
-                if record is not None:
-                    yield record
+                obj = _parse(path, *pending, last=False, warnings=warnings)
+                if obj is not None:
+                    yield pending[0], obj
             pending = (lineno, raw)
         if pending is not None:
-            record = _parse(path, *pending, last=True, warnings=warnings)
-            if record is not None:
-                yield record
+            obj = _parse(path, *pending, last=True, warnings=warnings)
+            if obj is not None:
+                yield pending[0], obj
 
 
 def _parse(
     path: Path, lineno: int, raw: bytes, *, last: bool, warnings: list[str]
-) -> ProblemRecord | None:
+) -> dict[str, Any] | None:
     try:
         obj = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -75,17 +81,22 @@ def _parse(
         raise InputError(f"{path}: line {lineno}: not valid JSON ({exc})") from exc
     if not isinstance(obj, dict):
         raise InputError(f"{path}: line {lineno}: expected a JSON object")
-    return _record(path, lineno, obj)
+    return obj
 
 
-def _record(path: Path, lineno: int, obj: dict[str, Any]) -> ProblemRecord:
+def problem_id_of(path: Path, lineno: int, obj: dict[str, Any]) -> str:
+    """``doc.problem_id`` (the tasks of this package), else lm_eval's ``doc_id``."""
     doc = obj.get("doc")
     pid: Any = doc.get("problem_id") if isinstance(doc, dict) else None
     if pid is None:
         pid = obj.get("doc_id")
     if pid is None:
         raise InputError(f"{path}: line {lineno}: no field 'doc.problem_id' nor 'doc_id'")
-    problem_id = str(pid)
+    return str(pid)
+
+
+def _record(path: Path, lineno: int, obj: dict[str, Any]) -> ProblemRecord:
+    problem_id = problem_id_of(path, lineno, obj)
     prompt_hash = str(obj.get("prompt_hash", ""))
     if "num_samples" in obj or "num_correct" in obj:
         n = _count(path, lineno, obj, "num_samples")

@@ -48,6 +48,7 @@ __all__ = [
     "INVALID",
     "Extractor",
     "answers_match",
+    "decimal_reference",
     "extract_answer",
     "extractor_names",
     "get_extractor",
@@ -76,12 +77,15 @@ class Extractor:
     """A named way to read a final answer from a response and compare it with a reference.
 
     ``extract(text)`` returns the answer (a canonical string) or None; ``match(answer,
-    reference)`` says whether an extracted answer equals the reference answer.
+    reference)`` says whether an extracted answer equals the reference answer;
+    ``reference(target)`` reads the reference answer from another harness's gold target
+    (``"72"``, or a GSM8K solution ending in ``#### 72``), None when it holds none.
     """
 
     name: str
     extract: Callable[[str], str | None]
     match: Callable[[str, str], bool]
+    reference: Callable[[str], str | None]
     description: str = ""
 
     def judge(self, responses: Iterable[object], reference: str) -> list[str]:
@@ -195,6 +199,18 @@ def is_correct(response: str, gold: str, extractor: str = DEFAULT_EXTRACTOR) -> 
     return get_extractor(extractor).count_correct([response], gold) == 1
 
 
+def decimal_reference(target: str) -> str | None:
+    """The reference answer of a gold target for the decimal extractors: the number after
+    ``####`` if there is one, else the target when it is just a number."""
+    marked = marked_answer(target)
+    if marked is not None:
+        return marked
+    if _NUMBER_RE.fullmatch(target.strip().rstrip(".%")):
+        value = parse_number(target)
+        return None if value is None else _canonical(value)
+    return None
+
+
 def _canonical(value: Decimal) -> str:
     if value == 0:
         return "0"
@@ -236,15 +252,19 @@ def _as_math(text: str) -> str:
     return stripped if stripped.startswith("$") else f"${stripped}$"
 
 
+def _math_reference(target: str) -> str | None:
+    return target.strip() or None
+
+
 register_extractor(Extractor(
-    "strict", lambda text: extract_answer(text, "strict"), answers_match,
+    "strict", lambda text: extract_answer(text, "strict"), answers_match, decimal_reference,
     "number after '####', else after 'answer is'",
 ))
 register_extractor(Extractor(
-    "flexible", lambda text: extract_answer(text, "flexible"), answers_match,
+    "flexible", lambda text: extract_answer(text, "flexible"), answers_match, decimal_reference,
     "as strict, else the last number in the response",
 ))
 register_extractor(Extractor(
-    "math_verify", _math_verify_extract, _math_verify_match,
+    "math_verify", _math_verify_extract, _math_verify_match, _math_reference,
     "math-verify: last expression, symbolic equivalence (extra [math])",
 ))

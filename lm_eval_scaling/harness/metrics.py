@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..passk.estimator import pass_at_k
+from ..passk.estimator import pass_at_k, passk_ks
 from ..passk.gold import neg_log_mean_prob
 from .prompt import doc_to_target
 
@@ -29,16 +29,6 @@ __all__ = [
     "process_results_gold",
     "process_results_passk",
 ]
-
-
-def passk_ks(n: int) -> list[int]:
-    """``[1, 2, 4, ...]`` up to ``n`` (empty for ``n < 1``)."""
-    ks = []
-    k = 1
-    while k <= n:
-        ks.append(k)
-        k *= 2
-    return ks
 
 
 def process_results_passk(doc: Mapping[str, Any], results: Sequence[Any]) -> dict[str, float | int]:

@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import gammaln
 
-__all__ = ["pass_at_k"]
+__all__ = ["pass_at_k", "passk_ks"]
 
 _EPS: Final = np.finfo(np.float64).eps
 # Relative error accepted from the lgamma route (10x under the 1e-9 contract).
@@ -208,3 +208,13 @@ def _log_ratio_direct(
         out[idx] = np.add.reduceat(terms, offsets)
         start = stop
     return out
+
+
+def passk_ks(n: int) -> list[int]:
+    """``[1, 2, 4, ...]`` up to ``n`` (empty for ``n < 1``): the k values reported by default."""
+    ks = []
+    k = 1
+    while k <= n:
+        ks.append(k)
+        k *= 2
+    return ks

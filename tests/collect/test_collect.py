@@ -15,57 +15,7 @@ from lm_eval_scaling.collect import collect_tables, write_tables
 from lm_eval_scaling.collect.load import load_tables
 from lm_eval_scaling.errors import InputError
 from lm_eval_scaling.tables.schema import read_counts, read_gold
-
-DATE = "2025-01-02T03-04-05.678901"
-
-
-def _task_config(task: str, **overrides: Any) -> dict[str, Any]:
-    cfg = {
-        "task": task, "output_type": "generate_until", "doc_to_text": "def doc_to_text...",
-        "num_fewshot": 5, "repeats": 4,
-        "generation_kwargs": {"until": ["\n\n"], "do_sample": True, "temperature": 1.0,
-                              "max_gen_toks": 256},
-        "metadata": {"version": 1.0, "n_samples": 4, "pretrained": "m"},
-    }
-    cfg.update(overrides)
-    return cfg
-
-
-def write_run(
-    root: Path,
-    task_lines: dict[str, list[dict[str, Any]]],
-    *,
-    model_args: Any = None,
-    seed: tuple[int, int, int] = (0, 1234, 1234),
-    date: str = DATE,
-    configs: dict[str, dict[str, Any]] | None = None,
-    backend: str = "hf",
-    model_revision: str | None = "main",
-    raw_tail: dict[str, str] | None = None,
-) -> Path:
-    """Write ``results_<date>.json`` + ``samples_<task>_<date>.jsonl`` like lm_eval does."""
-    run = root / "model_dir"
-    run.mkdir(parents=True, exist_ok=True)
-    config: dict[str, Any] = {
-        "model": backend,
-        "model_args": model_args if model_args is not None else {"pretrained": "org/model"},
-        "random_seed": seed[0], "numpy_seed": seed[1], "torch_seed": seed[2],
-        "fewshot_seed": 1234,
-    }
-    if model_revision is not None:
-        config["model_revision"] = model_revision
-    configs = configs or {t: _task_config(t) for t in task_lines}
-    results = {"results": {t: {} for t in task_lines}, "configs": configs,
-               "versions": {t: c.get("metadata", {}).get("version") for t, c in configs.items()},
-               "config": config, "system_instruction": None, "chat_template": None,
-               "fewshot_as_multiturn": None}
-    path = run / f"results_{date}.json"
-    path.write_text(json.dumps(results))
-    for task, lines in task_lines.items():
-        text = "".join(json.dumps(line) + "\n" for line in lines)
-        text += (raw_tail or {}).get(task, "")
-        (run / f"samples_{task}_{date}.jsonl").write_text(text)
-    return path
+from tests.support import DATE, task_config, write_run
 
 
 def counts_line(pid: int, n: int, c: int, prompt: str = "p") -> dict[str, Any]:
@@ -81,13 +31,13 @@ def gold_line(pid: int, lp: float, nbytes: int = 40) -> dict[str, Any]:
 
 
 def _gold_config(task: str) -> dict[str, Any]:
-    return _task_config(task, output_type="loglikelihood", generation_kwargs=None)
+    return task_config(task, output_type="loglikelihood", generation_kwargs=None)
 
 
 def test_counts_and_gold_tables(tmp_path: Path) -> None:
     write_run(tmp_path, {"gsm8k_passk": [counts_line(0, 4, 1), counts_line(1, 4, 0)],
                          "gsm8k_gold_loglik": [gold_line(0, -50.5), gold_line(1, -70.0, 55)]},
-              configs={"gsm8k_passk": _task_config("gsm8k_passk"),
+              configs={"gsm8k_passk": task_config("gsm8k_passk"),
                        "gsm8k_gold_loglik": _gold_config("gsm8k_gold_loglik")},
               model_args={"pretrained": "EleutherAI/pythia-1b", "revision": "step143000"})
     result = collect_tables([tmp_path])
@@ -151,7 +101,7 @@ def test_differing_settings_are_refused(tmp_path: Path, override: dict[str, Any]
                                         setting: str) -> None:
     a = write_run(tmp_path / "a", {"t": [counts_line(0, 4, 1)]}, seed=(1, 1, 1))
     b = write_run(tmp_path / "b", {"t": [counts_line(0, 4, 1)]}, seed=(2, 2, 2),
-                  configs={"t": _task_config("t", **override)})
+                  configs={"t": task_config("t", **override)})
     with pytest.raises(InputError, match=f"setting '{setting}'") as info:
         collect_tables([tmp_path])
     assert str(a) in str(info.value) and str(b) in str(info.value)
@@ -159,7 +109,7 @@ def test_differing_settings_are_refused(tmp_path: Path, override: dict[str, Any]
 
 def test_n_samples_and_model_args_may_differ_between_chunks(tmp_path: Path) -> None:
     write_run(tmp_path / "a", {"t": [counts_line(0, 4, 1)]}, seed=(1, 1, 1))
-    cfg = _task_config("t", repeats=1000, metadata={"version": 1.0, "n_samples": 1000,
+    cfg = task_config("t", repeats=1000, metadata={"version": 1.0, "n_samples": 1000,
                                                    "batch_size": 64})
     write_run(tmp_path / "b", {"t": [counts_line(0, 1000, 9)]}, seed=(2, 2, 2), configs={"t": cfg})
     assert collect_tables([tmp_path]).counts["num_samples"].tolist() == [1004]
@@ -261,7 +211,7 @@ def test_missing_inputs(tmp_path: Path) -> None:
 
 def test_write_tables_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_run(tmp_path / "runs", {"t": [counts_line(0, 4, 1)], "g": [gold_line(0, -3.0)]},
-              configs={"t": _task_config("t"), "g": _gold_config("g")})
+              configs={"t": task_config("t"), "g": _gold_config("g")})
     out = tmp_path / "tables"
     assert main(["collect", str(tmp_path / "runs"), "-o", str(out)]) == 0
     assert "counts:" in capsys.readouterr().out

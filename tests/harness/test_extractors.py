@@ -96,7 +96,7 @@ def test_registry_names_and_errors() -> None:
     with pytest.raises(InputError, match="strict.*got 'loose'"):
         get_extractor("loose")
     with pytest.raises(ValueError, match="already registered"):
-        register_extractor(Extractor("strict", lambda t: t, lambda a, b: a == b))
+        register_extractor(Extractor("strict", lambda t: t, lambda a, b: a == b, lambda t: t))
 
 
 @pytest.mark.parametrize(("text", "strict", "flexible"), REALISTIC)
@@ -127,3 +127,11 @@ def test_math_verify_missing_is_an_input_error(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setitem(sys.modules, "math_verify", None)  # import fails
     with pytest.raises(InputError, match=r"lm-eval-scaling\[math\]"):
         get_extractor("math_verify").extract("$1$")
+
+
+@pytest.mark.parametrize(("target", "expected"), [
+    ("72", "72"), (" 1,234 ", "1234"), ("Natalia sold 48/2 = 24 clips.\n#### 72", "72"),
+    ("$5.00", "5"), ("seventy-two", None), ("48/2 = 24", None),
+])
+def test_reference_of_other_harnesses_targets(target: str, expected: str | None) -> None:
+    assert get_extractor("strict").reference(target) == expected

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 import pytest
 
 from lm_eval_scaling.collect import collect_tables
+from lm_eval_scaling.collect.rescore import rescore_runs
 from lm_eval_scaling.errors import InputError
 from lm_eval_scaling.harness import arith, tasks_dir
 from lm_eval_scaling.harness.extractors import is_correct
@@ -107,6 +108,13 @@ def test_scripted_model_counts_merge_and_refusals(tmp_path: Path) -> None:
     expected = [ScriptedLM.correct_given[q] for q in questions]
     assert counts["num_correct"].tolist() == expected
     assert 0 < sum(expected) < 6 * 24
+    # rescoring the logged responses with the tasks' own extractor gives the same counts;
+    # the flexible extractor can only find more correct answers
+    rescored = rescore_runs([tmp_path / "chunk1", tmp_path / "chunk2"], "strict")
+    assert rescored.counts.equals(counts)
+    assert rescored.answers["count"].sum() == 6 * 24
+    flexible = rescore_runs([tmp_path / "chunk1", tmp_path / "chunk2"], "flexible").counts
+    assert (flexible["num_correct"] >= counts["num_correct"]).all()
     # gold: -len(target)/10 from the scripted model, once per problem
     gold = result.gold
     targets = [" " + p["answer"] for p in arith.generate("test", 6, arith.SEED)]
