@@ -37,7 +37,7 @@ from ..fit.core import FitWarning, fit_law
 from ..fit.laws import get_law, law_names
 from ..fit.result import FitResult
 from ..tables.checkpoints import checkpoint_name, parse_checkpoint
-from .options import DEFAULT_FIT_OPTIONS, FitOptions
+from .options import FitOptions
 from .points import COVARIATE_COLUMNS
 
 __all__ = ["BACKTEST_COLUMNS", "BacktestResult", "backtest"]
@@ -147,7 +147,7 @@ def backtest(
     laws: Sequence[str] = ("compute", "params_tokens", "gold"),
     target: str | None = None,
     caps: Sequence[float] | None = None,
-    options: FitOptions = DEFAULT_FIT_OPTIONS,
+    options: FitOptions | None = None,
     fits: Sequence[FitResult] | None = None,
     progress: bool = False,
 ) -> BacktestResult:
@@ -177,6 +177,7 @@ def backtest(
         (:func:`lm_eval_scaling.analysis.fits.fit_table`), where computed already; they
         are fitted here otherwise.
     """
+    options = options or FitOptions()
     laws = list(dict.fromkeys(laws))
     specs = [get_law(law) for law in laws]
     not_bt = [s.name for s in specs if not s.backtestable]

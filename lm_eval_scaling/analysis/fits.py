@@ -31,7 +31,7 @@ from ..fit.laws import get_law
 from ..fit.result import FitResult
 from ..passk.estimator import pass_at_k
 from ..tables.checkpoints import checkpoint_name
-from .options import DEFAULT_FIT_OPTIONS, FitOptions
+from .options import FitOptions
 from .points import COVARIATE_COLUMNS, usable_mask
 
 __all__ = ["FIT_PARAMETER_COLUMNS", "fit_parameter_table", "fit_points", "fit_table", "problem_bootstrap_ci"]
@@ -45,10 +45,11 @@ FIT_PARAMETER_COLUMNS = ("law", "k", "task", "parameter", "value", "stderr", "ci
 
 
 def fit_points(points: pd.DataFrame, law: str, *, k: int | None = None,
-               options: FitOptions = DEFAULT_FIT_OPTIONS, x0: FitResult | None = None,
+               options: FitOptions | None = None, x0: FitResult | None = None,
                warn: bool = True) -> FitResult:
     """Fit ``law`` to the usable rows of a points table (one k, or every k for a law with
     k as a covariate)."""
+    options = options or FitOptions()
     spec = get_law(law)
     sub = points if k is None else points[points["k"] == k]
     tasks = sorted(sub["task"].unique())
@@ -76,7 +77,7 @@ def fit_table(
     points: pd.DataFrame,
     *,
     laws: Sequence[str],
-    options: FitOptions = DEFAULT_FIT_OPTIONS,
+    options: FitOptions | None = None,
     counts: pd.DataFrame | None = None,
     warn: bool = True,
 ) -> list[FitResult]:
@@ -88,6 +89,7 @@ def fit_table(
     from ``B`` refits on problems resampled with replacement (:func:`problem_bootstrap_ci`;
     it needs the ``counts`` the points were computed from).
     """
+    options = options or FitOptions()
     laws = list(dict.fromkeys(laws))
     specs = [get_law(law) for law in laws]
     if any(s.needs_gold for s in specs) and not np.isfinite(

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from ..errors import InputError
 from ..fit.laws import LawSpec, get_law, law_names
-from ..passk.benchmark import SHORT_PROBLEM_POLICIES, ShortProblemPolicy
 
-__all__ = ["DEFAULT_FIT_OPTIONS", "FitOptions"]
+if TYPE_CHECKING:
+    from ..passk.benchmark import ShortProblemPolicy
+
+__all__ = ["FitOptions"]
 
 Bounds = Mapping[str, tuple[float | None, float | None]]
 
@@ -57,6 +59,8 @@ class FitOptions:
             _bad("delta", self.delta, "a finite number > 0")
         if not (self.grid in ("auto", "full") or (_is_int(self.grid) and self.grid >= 1)):
             _bad("grid", self.grid, "'auto', 'full' or a number of starts >= 1")
+        from ..passk.benchmark import SHORT_PROBLEM_POLICIES  # not imported by --help
+
         if self.policy not in SHORT_PROBLEM_POLICIES:
             _bad("policy", self.policy, f"one of {', '.join(SHORT_PROBLEM_POLICIES)}")
         if not (_is_int(self.bootstrap) and self.bootstrap >= 0):
@@ -114,7 +118,3 @@ def _check_bounds(bounds: Any) -> dict[str, tuple[float | None, float | None]]:
             _bad("bounds", {name: pair}, "low <= high")
         out[str(name)] = (lo_f, hi_f)
     return out
-
-
-#: The defaults of every command, as one value.
-DEFAULT_FIT_OPTIONS: Final = FitOptions()

@@ -8,27 +8,28 @@ sets ``handler`` on its parser.  Heavy imports happen inside the handlers, so
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 from collections.abc import Sequence
 
 from ..errors import LmEvalScalingError
+from . import (
+    _backtest,
+    _collect,
+    _envelope,
+    _fit,
+    _import,
+    _passk,
+    _report,
+    _rescore,
+    _tasks_dir,
+)
 
 __all__ = ["build_parser", "main"]
 
-# Order shown in --help.  Modules that do not exist yet are skipped.
-_SUBCOMMAND_MODULES = (
-    "_tasks_dir",
-    "_collect",
-    "_import",
-    "_rescore",
-    "_passk",
-    "_fit",
-    "_backtest",
-    "_envelope",
-    "_report",
-)
+# in the order shown in --help, the order of the pipeline
+_SUBCOMMANDS = (_tasks_dir, _collect, _import, _rescore, _passk, _fit, _backtest, _envelope,
+                _report)
 
 log = logging.getLogger("lm_eval_scaling")
 
@@ -47,13 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     parser.add_argument("-q", "--quiet", action="store_true", help="only errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in _SUBCOMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__name__}.{name}":
-                continue
-            raise
+    for module in _SUBCOMMANDS:
         module.register(sub)
     return parser
 

@@ -34,7 +34,6 @@ _EXPORTS = {
     "plot_backtest_errors": "backtest",
     "plot_parameter_trajectories": "backtest",
     "plot_envelope": "envelope",
-    "checkpoint_allocation": "envelope",
     "save_figure": "_style",
     "figure_png_bytes": "_style",
     "k_color": "_style",

@@ -32,28 +32,7 @@ from ._style import (
     style,
 )
 
-__all__ = ["checkpoint_allocation", "plot_envelope"]
-
-
-def checkpoint_allocation(env: Envelope, points: pd.DataFrame) -> pd.DataFrame:
-    """Per checkpoint: ``r = N / N*(C)``, ``Phi(r)``, ``C_eff`` and the optimal split at its C.
-
-    ``points`` needs ``checkpoint, parameters, tokens, compute`` (one row per checkpoint
-    is used).  Returns ``checkpoint, parameters, tokens, compute, n_opt, d_opt, ratio,
-    penalty, effective_compute``.
-    """
-    require_columns(points, ("checkpoint", "parameters", "tokens", "compute"), "allocation table")
-    ck = points.drop_duplicates("checkpoint")[["checkpoint", "parameters", "tokens", "compute"]]
-    c = ck["compute"].to_numpy(np.float64)
-    n = ck["parameters"].to_numpy(np.float64)
-    r = np.atleast_1d(env.ratio(n, c))
-    out = ck.reset_index(drop=True).copy()
-    out["n_opt"] = np.atleast_1d(env.n_opt(c))
-    out["d_opt"] = np.atleast_1d(env.d_opt(c))
-    out["ratio"] = r
-    out["penalty"] = np.atleast_1d(env.penalty(r))
-    out["effective_compute"] = np.atleast_1d(env.effective_compute(c, r))
-    return out
+__all__ = ["plot_envelope"]
 
 
 def plot_envelope(

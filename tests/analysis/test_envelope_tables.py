@@ -46,3 +46,22 @@ def test_default_budgets_are_1_10_100_times_the_top_compute() -> None:
     np.testing.assert_allclose(6 * b["n_opt"] * b["d_opt"], b["budget"], rtol=1e-9)
     assert isinstance(t["checkpoints"], pd.DataFrame)
     assert t["summary"]["compute_alpha"].isna().all()  # no compute fit given: NaN, not a refit
+
+
+def test_checkpoint_rows_satisfy_the_envelope_identities() -> None:
+    """Oracle: the law itself.  Phi(r) is the factor on the reducible term, and a
+    compute-optimal run at C_eff reaches the checkpoint's loss."""
+    from lm_eval_scaling.analysis.envelope import envelope_from_fit
+
+    counts, ladder = law_tables(n_samples=20_000, problems=40)
+    points = passk_points(counts, ladder, ks=[1])
+    fits = fit_table(points, laws=["params_tokens"])
+    env = envelope_from_fit(fits[0])
+    rows = envelope_tables(points, fits)["checkpoints"]
+    n, d, c = (rows[col].to_numpy() for col in ("parameters", "tokens", "compute"))
+    reducible = env.loss(n, d) - env.E0
+    np.testing.assert_allclose(rows["penalty"], reducible / (env.loss_opt(c) - env.E0), rtol=1e-9)
+    np.testing.assert_allclose(rows["ratio"], n / env.n_opt(c), rtol=1e-12)
+    assert (rows["effective_compute"] <= rows["compute"] * (1 + 1e-12)).all()
+    np.testing.assert_allclose(env.loss_opt(rows["effective_compute"].to_numpy()),
+                               env.loss(n, d), rtol=1e-9)

@@ -18,7 +18,6 @@ from lm_eval_scaling.analysis.envelope import envelope
 from lm_eval_scaling.errors import InputError
 from lm_eval_scaling.fit import fit_law
 from lm_eval_scaling.plots import (
-    checkpoint_allocation,
     k_color,
     plot_backtest_errors,
     plot_envelope,
@@ -347,21 +346,6 @@ def test_envelope_ridge_is_the_minimum_of_each_drawn_iso_compute_curve() -> None
     penalty = next(line for line in pen_ax.lines if len(line.get_xdata()) == 400)
     assert np.min(penalty.get_ydata()) >= 1.0
     assert_no_text_overlap(fig)
-
-
-def test_checkpoint_allocation_matches_the_law() -> None:
-    env = envelope(**TRUE)
-    pts = _points(ks=(1,))
-    alloc = checkpoint_allocation(env, pts)
-    n, d, c = (alloc[col].to_numpy() for col in ("parameters", "tokens", "compute"))
-    # the penalty is exactly the factor on the reducible term (SPEC 5), from the law itself
-    reducible = env.loss(n, d) - TRUE["E0"]
-    np.testing.assert_allclose(alloc["penalty"], reducible / (env.loss_opt(c) - TRUE["E0"]),
-                               rtol=1e-9)
-    np.testing.assert_allclose(alloc["ratio"], n / alloc["n_opt"])
-    assert (alloc["effective_compute"] <= alloc["compute"] * (1 + 1e-12)).all()
-    np.testing.assert_allclose(env.loss_opt(alloc["effective_compute"].to_numpy()),
-                               env.loss(n, d), rtol=1e-9)
 
 
 def test_envelope_figure_needs_an_envelope() -> None:
