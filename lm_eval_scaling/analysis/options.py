@@ -33,7 +33,8 @@ class FitOptions:
     ``"squared"``.  ``grid``: starting points, ``"auto"``, ``"full"`` or a number of
     Latin-hypercube starts.  ``bounds``: ``{parameter: (low, high)}`` in natural units
     (``None`` = open), applied to every law that has that parameter; stored as a tuple
-    of ``(parameter, (low, high))`` pairs (``dict(options.bounds)`` gives the mapping).  ``policy``:
+    of ``(parameter, (low, high))`` pairs sorted by name (``dict(options.bounds)`` gives
+    the mapping).  ``policy``:
     problems with fewer samples than k (:func:`lm_eval_scaling.passk.benchmark.passk_table`).
     ``bootstrap``/``ci``/``seed``: problem-bootstrap refits for percentile CIs at level
     ``ci`` (0 = asymptotic standard errors only), seeded.  ``n_jobs``: worker processes
@@ -71,7 +72,7 @@ class FitOptions:
             _bad("seed", self.seed, "an integer >= 0")
         if self.n_jobs is not None and not (_is_int(self.n_jobs) and self.n_jobs >= 1):
             _bad("n_jobs", self.n_jobs, "an integer >= 1 or None")
-        object.__setattr__(self, "bounds", tuple(_check_bounds(self.bounds).items()))
+        object.__setattr__(self, "bounds", tuple(sorted(_check_bounds(self.bounds).items())))
 
     def with_(self, **changes: Any) -> FitOptions:
         """A copy with some fields replaced (validated again)."""
