@@ -1,4 +1,4 @@
-"""``fit_law``: robust, fast, honest fits of one scaling law (SPEC.md section 3).
+"""``fit_law``: robust, fast, honest fits of one scaling law (docs/formulas.md §5).
 
 Recipe: residuals in log space, Huber loss (delta 1e-3) *summed*, prefactors and the
 irreducible term in log space with ``y_hat`` by logsumexp (:mod:`.laws`); a grid of

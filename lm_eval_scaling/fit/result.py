@@ -26,13 +26,13 @@ FloatArray = npt.NDArray[np.float64]
 class FitResult:
     """One fitted law.  Immutable; arrays are read-only copies.
 
-    ``params`` / ``stderr`` map parameter names (SPEC.md) to values.  ``stderr`` is the
-    asymptotic standard error from the Jacobian of the log-space model at the optimum,
+    ``params`` / ``stderr`` map the law's parameter names (:mod:`.laws`) to values.
+    ``stderr`` is the asymptotic standard error from the Jacobian of the log-space model at the optimum,
     ``sigma^2 (J^T J)^-1`` with ``sigma^2 = sum r^2 / (n - p)`` (delta method for the
     log-space parameters); NaN where undefined (no degrees of freedom, or a singular
     ``J^T J``, e.g. ``E0`` driven to 0).  For the Huber loss this is the least-squares
     approximation: prefer ``ci`` from a bootstrap (:func:`lm_eval_scaling.fit.bootstrap_fit`
-    or ``fit_table(..., bootstrap=B)``).  ``residuals`` are ``log y_hat - log y``;
+    or the problem bootstrap, ``FitOptions(bootstrap=B)``).  ``residuals`` are ``log y_hat - log y``;
     ``r_squared`` is in log space.  ``theta`` is the internal parameter vector.
     """
 

@@ -2,7 +2,7 @@
 
 Pure numerics, no I/O.  ``pass_at_k(n, c, k) = 1 - C(n-c, k) / C(n, k)``.
 
-Algorithm (SPEC.md section 1).  Write ``R = C(n-c, k) / C(n, k)`` and ``L = log R <= 0``;
+Algorithm (docs/formulas.md §1).  Write ``R = C(n-c, k) / C(n, k)`` and ``L = log R <= 0``;
 then ``pass@k = -expm1(L)``.  ``L`` is computed in one of two ways:
 
 * **lgamma** -- ``L = lgamma(n-c+1) - lgamma(n-c-k+1) - lgamma(n+1) + lgamma(n-k+1)``.

@@ -1,4 +1,4 @@
-"""Gold-reference likelihood covariates (SPEC.md section 2), pure numerics.
+"""Gold-reference likelihood covariates (docs/formulas.md §3), pure numerics.
 
 ``GoldProb = (1/P) sum_i p(gold_i | problem_i)`` is averaged in probability space,
 so ``-log GoldProb = -(logsumexp_i log p_i - log P)``: never ``exp()`` of a sum of

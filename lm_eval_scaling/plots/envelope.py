@@ -1,4 +1,4 @@
-"""Figure 7: the compute-optimal envelope of the params+tokens law (SPEC.md section 5).
+"""Figure 7: the compute-optimal envelope of the params+tokens law (docs/formulas.md §8).
 
 Left: iso-compute curves ``y(N, C/(6N))`` for several budgets, the ridge ``(N*(C), y*(C))``
 through their minima, and the ladder's checkpoints at their measured ``-log pass@k``.

@@ -1,4 +1,4 @@
-"""The tidy tables every analysis consumes: counts, ladder, gold (DESIGN.md).
+"""The tidy tables every analysis consumes: counts, ladder, gold.
 
 Readers accept a CSV/TSV/Parquet path or a DataFrame, validate it, and return a
 normalised copy (the input is never mutated):
