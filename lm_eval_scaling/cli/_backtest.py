@@ -12,7 +12,7 @@ from ._common import (
     add_table_arguments,
     fit_options,
     parse_int_list,
-    read_tables,
+    read_points,
 )
 
 __all__ = ["register"]
@@ -57,15 +57,13 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from ..analysis.backtest import backtest
-    from ..analysis.points import passk_points
     from ..fit.numbers import format_number
     from ..tables.files import write_table_file
 
     options = fit_options(args)
-    counts, ladder, gold = read_tables(args)
-    laws = args.law or (["compute", "params_tokens"] + (["gold"] if gold is not None else []))
-    points = passk_points(counts, ladder, ks=args.k, gold=gold, exclude=args.exclude,
-                          policy=options.policy)
+    _, points = read_points(args, options)
+    has_gold = bool(points["neg_log_gold_prob"].notna().any())
+    laws = args.law or (["compute", "params_tokens"] + (["gold"] if has_gold else []))
     result = backtest(points, laws=laws, target=args.target, options=options,
                       progress=sys.stderr.isatty())
     summary = result.summary(threshold=args.threshold, stability=args.stability)

@@ -15,7 +15,7 @@ from ..fit.numbers import format_number
 from ..tables.files import write_table_file
 
 __all__ = ["add_fit_arguments", "add_law_argument", "add_output_argument", "add_table_arguments",
-           "emit_table", "fit_options", "parse_int_list", "read_tables"]
+           "emit_table", "fit_options", "parse_int_list", "read_points"]
 
 if TYPE_CHECKING:
     from ..analysis.options import FitOptions
@@ -179,9 +179,12 @@ def fit_options(args: argparse.Namespace, **overrides: Any) -> FitOptions:
     return FitOptions(**fields)
 
 
-def read_tables(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
-    """``(counts, ladder, gold)`` from :func:`add_table_arguments`'s flags: ``--gold`` or
-    else the gold task found in INPUT directories."""
+def read_points(args: argparse.Namespace,
+                options: FitOptions) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(counts, points)`` from :func:`add_table_arguments`'s flags and ``--k``: the counts
+    (tables or harness output directories), the ladder, and the gold table (``--gold``, or
+    else the gold task found in INPUT directories), joined into the points table once."""
+    from ..analysis.points import passk_points
     from ..collect.load import load_tables
     from ..tables.ladder import load_ladder
     from ..tables.schema import read_gold
@@ -189,7 +192,9 @@ def read_tables(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame, p
     counts, collected_gold = load_tables(args.inputs)
     ladder = load_ladder(args.ladder, parameters=args.parameters)
     gold = read_gold(args.gold) if args.gold else collected_gold
-    return counts, ladder, gold
+    points = passk_points(counts, ladder, ks=args.k, gold=gold, exclude=args.exclude,
+                          policy=options.policy)
+    return counts, points
 
 
 def _fit_defaults() -> dict[str, Any]:

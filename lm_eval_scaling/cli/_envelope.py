@@ -12,7 +12,7 @@ from ._common import (
     add_table_arguments,
     fit_options,
     parse_int_list,
-    read_tables,
+    read_points,
 )
 
 __all__ = ["register"]
@@ -56,13 +56,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     from ..analysis.envelope_tables import envelope_tables
     from ..analysis.fits import fit_table
-    from ..analysis.points import passk_points
     from ..tables.files import write_table_file
 
     options = fit_options(args)
-    counts, ladder, gold = read_tables(args)
-    points = passk_points(counts, ladder, ks=args.k, gold=gold, exclude=args.exclude,
-                          policy=options.policy)
+    _, points = read_points(args, options)
     fits = fit_table(points, laws=["params_tokens", "compute"], options=options, warn=False)
     tables = envelope_tables(points, fits, budgets=args.budgets)
     if args.output:

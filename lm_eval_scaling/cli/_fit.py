@@ -17,7 +17,7 @@ from ._common import (
     add_table_arguments,
     fit_options,
     parse_int_list,
-    read_tables,
+    read_points,
 )
 
 __all__ = ["fits_frame", "register"]
@@ -74,13 +74,10 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from ..analysis.fits import fit_table
-    from ..analysis.points import passk_points
     from ..fit.numbers import format_number
 
     options = fit_options(args)
-    counts, ladder, gold = read_tables(args)
-    points = passk_points(counts, ladder, ks=args.k, gold=gold, exclude=args.exclude,
-                          policy=options.policy)
+    counts, points = read_points(args, options)
     fits = fit_table(points, laws=args.law, options=options, counts=counts)
     if args.output:
         path = Path(args.output)
