@@ -11,7 +11,6 @@ import pytest
 
 from lm_eval_scaling.cli import main
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pythia_gsm8k"
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -28,9 +27,9 @@ def test_no_command_prints_help(capsys) -> None:
     assert "usage" in capsys.readouterr().out
 
 
-def test_passk_pythia_to_file(tmp_path: Path) -> None:
+def test_passk_pythia_to_file(tmp_path: Path, pythia_dir: Path) -> None:
     out = tmp_path / "passk.csv"
-    rc = main(["passk", str(SHARED / "counts.csv"), "--k", "1,10,100", "--bootstrap", "100", "-o", str(out)])
+    rc = main(["passk", str(pythia_dir / "counts.csv"), "--k", "1,10,100", "--bootstrap", "100", "-o", str(out)])
     assert rc == 0
     df = pd.read_csv(out)
     for col in ("model", "k", "pass_at_k", "neg_log_pass_at_k", "ci_low", "ci_high", "num_problems"):

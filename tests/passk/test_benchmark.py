@@ -14,8 +14,6 @@ from lm_eval_scaling.passk.benchmark import benchmark_pass_at_k, neg_log, passk_
 from lm_eval_scaling.tables.schema import read_counts
 from tests.support import exact_pass
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pythia_gsm8k"
-
 
 def test_mean_matches_exact_fractions_and_drops_short_problems() -> None:
     n = np.array([128, 128, 10_000, 3_000_000, 50])
@@ -83,8 +81,8 @@ def test_bootstrap_coverage_on_simulated_benchmarks() -> None:
     assert 0.85 <= hits / trials <= 0.995
 
 
-def test_passk_table_on_pythia() -> None:
-    counts = read_counts(SHARED / "counts.csv")
+def test_passk_table_on_pythia(pythia_dir: Path) -> None:
+    counts = read_counts(pythia_dir / "counts.csv")
     table = passk_table(counts, [1, 10, 100], n_boot=200)
     assert set(table["checkpoint"]) == set(counts["model"])
     assert len(table) == 81 * 3

@@ -15,8 +15,6 @@ import pytest
 from lm_eval_scaling.errors import InputError, TableError
 from lm_eval_scaling.tables.ladder import PYTHIA_SIZES, load_ladder
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pythia_gsm8k"
-
 # size -> (layers, d_model, padded vocabulary) from the Pythia configs
 ARCH = {"14m": (6, 128, 50304), "70m": (6, 512, 50304), "160m": (12, 768, 50304),
         "410m": (24, 1024, 50304), "1b": (16, 2048, 50304), "1.4b": (24, 2048, 50304),
@@ -53,10 +51,13 @@ def test_non_embedding_switch_recomputes_compute() -> None:
     assert row["compute"] == pytest.approx(6.0 * 18_915_328 * 1000 * 2_097_152)
 
 
-def test_load_path_and_dataframe_and_errors(tmp_path: Path) -> None:
-    lad = load_ladder(SHARED / "ladder.csv")
+def test_load_pythia_ladder_file(pythia_dir: Path) -> None:
+    lad = load_ladder(pythia_dir / "ladder.csv")
     assert len(lad) == 81
     np.testing.assert_allclose(lad["compute"], 6.0 * lad["parameters"] * lad["tokens"])
+
+
+def test_load_dataframe_and_errors(tmp_path: Path) -> None:
     df = pd.DataFrame({"model": ["a", "b"], "parameters": [1e6, 2e6], "tokens": [1e8, 1e8]})
     before = df.copy()
     out = load_ladder(df)

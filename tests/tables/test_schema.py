@@ -17,8 +17,6 @@ from lm_eval_scaling.tables.schema import (
     read_ladder,
 )
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pythia_gsm8k"
-
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
     p = tmp_path / name
@@ -26,19 +24,19 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     return p
 
 
-def test_shared_pythia_tables_read() -> None:
-    counts = read_counts(SHARED / "counts.csv")
+def test_shared_pythia_tables_read(pythia_dir: Path) -> None:
+    counts = read_counts(pythia_dir / "counts.csv")
     assert len(counts) == 10273
     assert counts["model"].nunique() == 81
     assert (counts["revision"] == "").all() and (counts["task"] == "").all()
     assert counts["num_samples"].dtype == np.int64
-    ladder = read_ladder(SHARED / "ladder.csv")
+    ladder = read_ladder(pythia_dir / "ladder.csv")
     assert len(ladder) == 81
     # compute = 6 N D in float (int64 would overflow for 12B x 300B)
     row = ladder.set_index("model").loc["Pythia_12B_300B"]
     assert row["compute"] == pytest.approx(6.0 * 12e9 * 300e9, rel=0.05)
     assert ladder["compute"].dtype == np.float64
-    gold = read_gold(SHARED / "gold.csv")
+    gold = read_gold(pythia_dir / "gold.csv")
     assert gold["model"].nunique() == 9 and (gold["gold_logprob"] <= 0).all()
 
 
