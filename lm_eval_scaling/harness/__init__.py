@@ -10,7 +10,8 @@ per benchmark with ``include:`` bases::
 Each benchmark's hooks are one module here, named after its folder (:mod:`.gsm8k`,
 :mod:`.arith`): data loading and ``process_docs``, which maps the benchmark's fields onto
 the generic ones (``question``, ``solution``, ``final_answer``, ``problem_id``).  A new
-benchmark (e.g. MATH) is one folder of YAMLs plus one module.  Generic pieces, chosen
+benchmark (e.g. MATH) is one folder of YAMLs plus one module: :func:`benchmarks` and
+:func:`task_names` are read from the folders.  Generic pieces, chosen
 by name or path in the YAMLs: :mod:`.extractors` (the answer-extractor registry:
 ``strict``, ``flexible``, ``math_verify``), :mod:`.filters` (keeps all N responses),
 :mod:`.metrics` (``process_results`` hooks and aggregations), :mod:`.prompt`,
@@ -25,16 +26,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["BENCHMARKS", "TASK_NAMES", "tasks_dir"]
-
-#: Benchmark folders of :func:`tasks_dir` (each with its hooks module of the same name).
-BENCHMARKS = ("gsm8k", "arith")
-#: Tasks and groups defined by the YAMLs in :func:`tasks_dir`.
-TASK_NAMES = (
-    "gsm8k_passk", "gsm8k_gold_loglik", "gsm8k_gold_loglik_annotated", "gsm8k_scaling",
-    "arith_passk", "arith_gold_loglik", "arith_scaling",
-)
-
+__all__ = ["benchmarks", "task_names", "tasks_dir"]
 
 def tasks_dir() -> Path:
     """The directory of the task folders (shipped inside the package), for ``--include_path``
@@ -42,9 +34,33 @@ def tasks_dir() -> Path:
     from ..errors import InputError
 
     path = Path(__file__).resolve().parent / "tasks"
-    if not all((path / name).is_dir() for name in BENCHMARKS):
+    if not (path / "_base_yaml").is_file() or not any(path.glob("*/*.yaml")):
         raise InputError(
             f"{path}: task YAMLs not found; the package was installed without its data files "
             "(reinstall lm-eval-scaling)"
         )
     return path
+
+
+def benchmarks() -> tuple[str, ...]:
+    """The benchmark folders of :func:`tasks_dir`; each has its hooks in the module of the
+    same name in this package."""
+    return tuple(sorted({p.parent.name for p in tasks_dir().glob("*/*.yaml")}))
+
+
+def task_names() -> tuple[str, ...]:
+    """The tasks and groups the YAMLs of :func:`tasks_dir` define."""
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        """Reads ``!function`` tags as plain strings (nothing is imported)."""
+
+    _Loader.add_constructor("!function", lambda loader, node: loader.construct_scalar(node))
+    names = set()
+    for path in tasks_dir().glob("*/*.yaml"):
+        with path.open(encoding="utf-8") as fh:
+            config = yaml.load(fh, Loader=_Loader)  # a SafeLoader subclass
+        for key in ("task", "group"):
+            if isinstance(config.get(key), str):
+                names.add(config[key])
+    return tuple(sorted(names))

@@ -139,12 +139,16 @@ def test_rescore_refuses_unreadable_lines(tmp_path: Path, line: dict[str, Any],
 
 def scores_line(pid: int, scores: dict[str, list[float]], filter_name: str = "strict-match",
                 ) -> dict[str, Any]:
-    """A samples line of lm-eval 0.5 with repeats > 1."""
-    return {"doc_id": pid, "doc": {"question": "q"}, "target": "18",
-            "arguments": [["Q: q\nA:", {"until": ["\n\n"]}]], "resps": [["a", "b"]],
-            "filtered_resps": ["18"], "filter": filter_name, "metrics": list(scores),
-            "doc_hash": "d", "prompt_hash": f"h{pid}", "target_hash": "t",
-            "exact_match": 0.5, "scores_per_repeat": scores}
+    """A samples line of lm-eval 0.5 with repeats > 1 (the keys and shapes 0.5.0.dev2
+    writes for a generation task whose filter keeps every repeat)."""
+    n = len(next(iter(scores.values())))
+    metrics = {f"pass@{k}({name})": 0.0 for name in scores for k in (1, n)}
+    return {"doc_id": pid, "doc": {"question": "q", "answer": "... #### 18"}, "target": "18",
+            "arguments": {"gen_args_0": {"arg_0": "Question: q\nAnswer:",
+                                         "arg_1": {"until": ["\n\n"], "do_sample": True}}},
+            "resps": [["x"] * n], "filtered_resps": [["18"] * n], "filter": filter_name,
+            "metrics": list(metrics), "doc_hash": "d", "prompt_hash": f"h{pid}",
+            "target_hash": "t", **metrics, "scores_per_repeat": scores}
 
 
 def test_lm_eval_05_scores_per_repeat(tmp_path: Path) -> None:

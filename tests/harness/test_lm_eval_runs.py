@@ -78,12 +78,13 @@ if "scaling_fake" not in registry.model_registry:
 
 
 def _run_lm_eval_in_process(out: Path, *, seed: int, metadata: dict[str, Any],
-                            limit: int = 6) -> None:
+                            limit: int = 6, include_path: Path | None = None,
+                            tasks: str = "arith_scaling") -> None:
     from lm_eval._cli.harness import HarnessCLI
 
     argv = ["lm_eval", "run", "--model", "scaling_fake",
             "--model_args", "pretrained=scripted-model,revision=step7",
-            "--include_path", str(tasks_dir()), "--tasks", "arith_scaling",
+            "--include_path", str(include_path or tasks_dir()), "--tasks", tasks,
             "--limit", str(limit), "--seed", str(seed), "--metadata", json.dumps(metadata),
             "--log_samples", "--output_path", str(out)]
     old = sys.argv
@@ -131,6 +132,61 @@ def test_scripted_model_counts_merge_and_refusals(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="generation_kwargs") as info:
         collect_tables([tmp_path / "chunk1", tmp_path / "hot"])
     assert "chunk1" in str(info.value) and "hot" in str(info.value)
+
+
+# an lm-eval 0.4 self-consistency task (as lm_eval's gsm8k-cot-self-consistency.yaml:
+# `repeats`, a "score-first" and a majority-vote filter) on the arith problems
+_SELF_CONSISTENCY_YAML = r"""
+task: arith_self_consistency
+custom_dataset: !function lm_eval_scaling.harness.arith.load_arith
+test_split: test
+output_type: generate_until
+doc_to_text: "Question: {{question}}\nAnswer:"
+doc_to_target: "{{answer.split('#### ')[-1]}}"
+repeats: 8
+generation_kwargs:
+  until: ["\n\n"]
+  do_sample: true
+  temperature: 1.0
+filter_list:
+  - name: "score-first"
+    filter:
+      - function: "regex"
+        regex_pattern: "#### (\\-?[0-9\\.\\,]*[0-9]+)"
+      - function: "take_first"
+  - name: "maj@8"
+    filter:
+      - function: "regex"
+        regex_pattern: "#### (\\-?[0-9\\.\\,]*[0-9]+)"
+      - function: "majority_vote"
+      - function: "take_first"
+metric_list:
+  - metric: exact_match
+    aggregation: mean
+    higher_is_better: true
+metadata:
+  version: 2.0
+"""
+
+
+def test_lm_eval_repeats_task_of_another_harness_is_rescored(tmp_path: Path) -> None:
+    """Samples of a foreign `repeats` task, written by lm_eval itself, rescored against
+    the logged target: the counts equal what the scripted model answered correctly."""
+    tasks = tmp_path / "tasks"
+    tasks.mkdir()
+    (tasks / "arith_self_consistency.yaml").write_text(_SELF_CONSISTENCY_YAML)
+    ScriptedLM.correct_given.clear()
+    _run_lm_eval_in_process(tmp_path / "run", seed=3, metadata={}, limit=5,
+                            include_path=tasks, tasks="arith_self_consistency")
+    lines = _samples(tmp_path / "run", "arith_self_consistency")
+    assert len(lines) == 5 * 2  # one line per (problem, filter)
+    result = rescore_runs([tmp_path / "run"], "strict")
+    counts = result.counts
+    assert counts["problem_id"].tolist() == [str(i) for i in range(5)]
+    assert (counts["num_samples"] == 8).all()
+    questions = [p["question"] for p in arith.generate("test", 5, arith.SEED)]
+    assert counts["num_correct"].tolist() == [ScriptedLM.correct_given[q] for q in questions]
+    assert 0 < counts["num_correct"].sum() < 5 * 8
 
 
 def _samples(run_dir: Path, task: str) -> list[dict[str, Any]]:
