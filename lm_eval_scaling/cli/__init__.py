@@ -20,6 +20,8 @@ __all__ = ["build_parser", "main"]
 # Order shown in --help.  Modules that do not exist yet are skipped.
 _SUBCOMMAND_MODULES = (
     "_tasks_dir",
+    "_run",
+    "_ladder",
     "_collect",
     "_import",
     "_rescore",
@@ -29,6 +31,9 @@ _SUBCOMMAND_MODULES = (
     "_envelope",
     "_report",
 )
+
+#: the subcommand whose arguments are lm_eval's (everything after it goes to lm_eval)
+_PASS_THROUGH = "run"
 
 log = logging.getLogger("lm_eval_scaling")
 
@@ -60,7 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(list(argv) if argv is not None else None)
+    argv = list(argv) if argv is not None else sys.argv[1:]
+    # ``run`` hands everything after it to lm_eval's own parser, untouched
+    passed: list[str] | None = None
+    for i, arg in enumerate(argv):
+        if arg == _PASS_THROUGH:
+            argv, passed = argv[:i + 1], argv[i + 1:]
+            break
+        if not arg.startswith("-"):
+            break
+    args = parser.parse_args(argv)
+    if passed is not None:
+        args.lm_eval_args = passed
     level = logging.ERROR if args.quiet else (logging.DEBUG if args.verbose > 1 else
                                              logging.INFO if args.verbose else logging.WARNING)
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
