@@ -25,7 +25,7 @@ def test_round_trip_in_sqlite_and_partial_problems(tmp_path: Path) -> None:
     reopened = sqlitedict.SqliteDict(str(tmp_path / "c.db"))
     again = SampleStore(reopened, "m@main|float32", "torch=1,model=None")
     assert again.get("ctx", GEN, 3) == ["a", None, "c"]
-    assert sum(1 for k in reopened.keys() if k.startswith(KEY_PREFIX)) == 3
+    assert sum(1 for k in reopened if k.startswith(KEY_PREFIX)) == 3
 
 
 @pytest.mark.parametrize("change", ["model", "seed", "kwargs", "context"])
