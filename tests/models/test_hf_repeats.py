@@ -208,7 +208,8 @@ def _responses(out: Path) -> dict[int, list[str]]:
     (path,) = out.rglob("samples_arith_passk_*.jsonl")
     with path.open(encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh]
-    return {row["doc_id"]: [r[0] for r in row["resps"]] for row in rows}
+    # lm_eval logs the N responses of a repeated request as resps = [[r_1, ..., r_N]]
+    return {row["doc_id"]: [text for resp in row["resps"] for text in resp] for row in rows}
 
 
 @pytest.fixture(scope="module")
@@ -266,7 +267,10 @@ def test_resume_after_sigkill_equals_uninterrupted(tiny_model_dir: Path, tmp_pat
     reused, generated = int(match.group(1)), int(match.group(2))
     assert reused >= killed_with and reused + generated == total
 
-    assert _responses(out) == _responses(uninterrupted)
+    resumed = _responses(out)
+    assert sorted(resumed) == list(range(LIMIT))
+    assert all(len(v) == N_SAMPLES for v in resumed.values())
+    assert resumed == _responses(uninterrupted)
     counts = [collect_tables([d]).counts.sort_values("problem_id").reset_index(drop=True)
               for d in (out, uninterrupted)]
     assert (counts[0]["num_samples"] == N_SAMPLES).all()  # nothing counted twice
