@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Sequence
 
-__all__ = ["lm_eval_run", "register"]
+__all__ = ["register"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -25,26 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..runs.lm_eval_cli import lm_eval_run
+
     if not args.quiet:
         logging.getLogger("lm_eval_scaling").setLevel(logging.INFO)
     lm_eval_run(args.lm_eval_args)
     return 0
-
-
-def lm_eval_run(argv: Sequence[str]) -> None:
-    """Run lm_eval's ``run`` subcommand on ``argv`` (its arguments, without ``run``)."""
-    from lm_eval._cli.run import Run
-    from lm_eval.utils import setup_logging
-
-    from ..harness import tasks_dir
-    from ..models import register_models
-
-    setup_logging()
-    register_models()
-    parser = argparse.ArgumentParser(prog="lm-eval-scaling")
-    Run.create(parser.add_subparsers(dest="command"))
-    namespace = parser.parse_args(["run", *argv])
-    ours = str(tasks_dir())
-    given = namespace.include_path
-    namespace.include_path = [ours] if not given else [ours, given]
-    namespace.func(namespace)
