@@ -24,12 +24,12 @@ OTHER = "Question: 5 times 6?\nAnswer:"
 @pytest.fixture(scope="module")
 def passk_gen_kwargs() -> dict[str, Any]:
     """The generation kwargs of the real ``arith_passk`` task."""
-    from lm_eval.tasks import TaskManager, get_task_dict
+    from lm_eval.tasks import TaskManager
 
     from lm_eval_scaling.harness import tasks_dir
 
     tm = TaskManager(include_path=str(tasks_dir()), include_defaults=False)
-    task = get_task_dict(["arith_passk"], tm)["arith_passk"]
+    task = tm.load(["arith_passk"])["tasks"]["arith_passk"]
     return dict(task.config.generation_kwargs)
 
 
