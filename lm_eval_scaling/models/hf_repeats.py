@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -104,7 +103,11 @@ class HFRepeatsLM(HFLM):
         except ValueError as exc:
             raise InputError(f"--model_args seed: expected an integer (got {seed!r})") from exc
         self.run_seed = run_seed_key(torch_seed, model_seed)
-        self._cache_kw = _cache_keyword(self.model)
+        params = inspect.signature(self.model.forward).parameters
+        #: forward() argument taking the KV cache (``cache`` in transformers 5)
+        self._cache_kw = "cache" if "cache" in params else "past_key_values"
+        #: prefill computes the logits of the last position only, where supported
+        self._prefill_kw = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
         #: counts of the last generate_until call: {"stored": ..., "generated": ...}
         self.sample_counts: dict[str, int] = {}
 
@@ -236,7 +239,7 @@ class HFRepeatsLM(HFLM):
         model = self.model
         with torch.autocast(device_type=self.device.type, dtype=self.mixed_precision_dtype,
                             enabled=self.mixed_precision_dtype is not None):
-            prefill = model(input_ids=context_ids, use_cache=True, logits_to_keep=1)
+            prefill = model(input_ids=context_ids, use_cache=True, **self._prefill_kw)
             prompt_cache = _output_cache(prefill)
             cache = StaticCache(config=model.config, max_cache_len=length + max_gen_toks)
             if not hasattr(cache, "layers") or not hasattr(prompt_cache, "layers"):
@@ -290,12 +293,6 @@ def _next_tokens(logits: torch.Tensor, seq: torch.Tensor, warpers: list[Any],
     return (probs / race).argmax(dim=-1)
 
 
-def _cache_keyword(model: Any) -> str:
-    """The forward() argument that takes the KV cache (``cache`` in transformers 5)."""
-    params = inspect.signature(model.forward).parameters
-    return "cache" if "cache" in params else "past_key_values"
-
-
 def _output_cache(output: Any) -> Any:
     cache = getattr(output, "cache", None)
     return cache if cache is not None else output.past_key_values
@@ -307,5 +304,5 @@ def _eos_ids(model: Any, eot_token_id: int) -> set[int]:
     if isinstance(eos, int):
         ids.add(eos)
     elif isinstance(eos, (list, tuple)):
-        ids.update(int(i) for i in eos if i is not None and not math.isnan(i))
+        ids.update(int(i) for i in eos if i is not None)
     return ids
