@@ -127,3 +127,15 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("transformers")
     pytest.importorskip("tokenizers")
     return build_tiny_model(tmp_path_factory.mktemp("tiny_gpt_neox"))
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Two tiny local checkpoints of different sizes, ``.../small/step100`` and
+    ``.../large/step100`` (a ladder of two)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    pytest.importorskip("tokenizers")
+    root = tmp_path_factory.mktemp("ckpts")
+    return [build_tiny_model(root / name / "step100", hidden_size=hidden, seed=seed)
+            for name, hidden, seed in (("small", 16, 1), ("large", 32, 2))]

@@ -19,17 +19,22 @@ from . import (
     _envelope,
     _fit,
     _import,
+    _ladder,
     _passk,
     _report,
     _rescore,
+    _run,
     _tasks_dir,
 )
 
 __all__ = ["build_parser", "main"]
 
 # in the order shown in --help, the order of the pipeline
-_SUBCOMMANDS = (_tasks_dir, _collect, _import, _rescore, _passk, _fit, _backtest, _envelope,
-                _report)
+_SUBCOMMANDS = (_tasks_dir, _run, _ladder, _collect, _import, _rescore, _passk, _fit, _backtest,
+                _envelope, _report)
+
+#: the subcommand whose arguments are lm_eval's (everything after it goes to lm_eval)
+_PASS_THROUGH = "run"
 
 log = logging.getLogger("lm_eval_scaling")
 
@@ -55,7 +60,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(list(argv) if argv is not None else None)
+    argv = list(argv) if argv is not None else sys.argv[1:]
+    # ``run`` hands everything after it to lm_eval's own parser, untouched
+    passed: list[str] | None = None
+    for i, arg in enumerate(argv):
+        if arg == _PASS_THROUGH:
+            argv, passed = argv[:i + 1], argv[i + 1:]
+            break
+        if not arg.startswith("-"):
+            break
+    args = parser.parse_args(argv)
+    if passed is not None:
+        args.lm_eval_args = passed
     level = logging.ERROR if args.quiet else (logging.DEBUG if args.verbose > 1 else
                                              logging.INFO if args.verbose else logging.WARNING)
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)

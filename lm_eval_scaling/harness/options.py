@@ -22,6 +22,7 @@ from .extractors import extractor_names
 
 __all__ = [
     "OPTION_KEYS",
+    "UNTRUNCATED",
     "SamplingOptions",
     "float_option",
     "int_option",
@@ -31,6 +32,12 @@ __all__ = [
 #: The metadata keys :func:`sampling_options` understands.
 OPTION_KEYS: Final = ("n_samples", "temperature", "max_gen_toks", "top_p", "top_k",
                       "answer_extraction")
+
+#: Sampling settings written explicitly into every sampling task's generation_kwargs
+#: (unless set): the full distribution, whatever a backend's or checkpoint's defaults are
+#: (transformers' default generation config has top_k = 50).  top_k 0 = off.  Being part
+#: of the task config, they are logged with the run and compared by ``collect``.
+UNTRUNCATED: Final = {"top_k": 0, "top_p": 1.0, "repetition_penalty": 1.0}
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,8 @@ class SamplingOptions:
     answer_extraction: str | None = None
 
     def generation_kwargs(self, base: Mapping[str, Any]) -> dict[str, Any]:
-        """``base`` (the YAML's generation_kwargs) updated with the options that are set."""
+        """``base`` (the YAML's generation_kwargs) updated with the options that are set;
+        when sampling, :data:`UNTRUNCATED` fills in the settings left unset."""
         out = dict(base)
         for key in ("temperature", "max_gen_toks", "top_p", "top_k"):
             value = getattr(self, key)
@@ -53,6 +61,9 @@ class SamplingOptions:
                 out[key] = value
         if self.temperature is not None:
             out["do_sample"] = self.temperature > 0
+        if out.get("do_sample"):
+            for key, value in UNTRUNCATED.items():
+                out.setdefault(key, value)
         return out
 
 

@@ -5,14 +5,21 @@ from __future__ import annotations
 import pytest
 
 from lm_eval_scaling.errors import InputError
-from lm_eval_scaling.harness.options import SamplingOptions, sampling_options
+from lm_eval_scaling.harness.options import UNTRUNCATED, SamplingOptions, sampling_options
 
 
-def test_defaults_keep_yaml_values() -> None:
+def test_defaults_keep_yaml_values_and_sample_untruncated() -> None:
     opts = sampling_options({"pretrained": "x", "version": 1.0})
     assert opts == SamplingOptions()
     base = {"until": ["\n\n"], "do_sample": True, "temperature": 1.0, "max_gen_toks": 256}
-    assert opts.generation_kwargs(base) == base
+    assert opts.generation_kwargs(base) == base | {"top_k": 0, "top_p": 1.0,
+                                                   "repetition_penalty": 1.0}
+    assert set(UNTRUNCATED) == {"top_k", "top_p", "repetition_penalty"}
+
+
+def test_greedy_gets_no_sampling_settings() -> None:
+    base = {"until": ["x"], "do_sample": False}
+    assert SamplingOptions().generation_kwargs(base) == base
 
 
 def test_values_from_json_or_model_args_strings() -> None:
@@ -21,7 +28,7 @@ def test_values_from_json_or_model_args_strings() -> None:
     assert opts.n_samples == 1000
     gen = opts.generation_kwargs({"until": ["x"], "do_sample": True, "temperature": 1.0})
     assert gen == {"until": ["x"], "do_sample": True, "temperature": 0.7, "max_gen_toks": 64,
-                   "top_p": 0.9, "top_k": 40}
+                   "top_p": 0.9, "top_k": 40, "repetition_penalty": 1.0}
 
 
 def test_temperature_zero_switches_sampling_off() -> None:

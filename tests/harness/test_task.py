@@ -43,7 +43,9 @@ def test_group_members_and_defaults() -> None:
     assert passk.config.repeats == 100
     gen = passk.config.generation_kwargs
     assert gen["do_sample"] is True and gen["temperature"] == 1.0
-    assert "top_k" not in gen and "top_p" not in gen and "seed" not in gen
+    # no truncation, written explicitly (transformers' default generation config has top_k 50)
+    assert (gen["top_k"], gen["top_p"], gen["repetition_penalty"]) == (0, 1.0, 1.0)
+    assert "seed" not in gen
     assert "\n\n" in gen["until"] and "Question:" in gen["until"]
     assert passk.config.num_fewshot == 5 and tasks["arith_passk"].config.num_fewshot == 0
     # gsm8k 2.0 / arith 3.0: the task-folder layout (arith 2.0: its default mix became "wide")
