@@ -5,6 +5,11 @@ Public API (imported lazily, so ``import lm_eval_scaling`` is cheap)::
     pass_at_k(num_samples, num_correct, k)          # per-problem unbiased estimator
     benchmark_pass_at_k(...), passk_table(...)      # benchmark mean + bootstrap CI
     read_counts / read_ladder / read_gold            # validated tidy tables
+    load_tables(paths) -> (counts, gold)             # tables or harness output directories
+    passk_points(counts, ladder, ks=...)             # the points table, computed once
+    fit_table(points, laws=..., options=FitOptions(...))   # one fit per (law, k)
+    fit_law(law, y, C=...), law_names(), register_law(LawSpec(...))
+    backtest(points, ...), build_report(...)
     envelope(E0, N0, beta, D0, gamma)               # compute-optimal envelope (N*, D*, Phi)
 """
 
@@ -41,6 +46,12 @@ _EXPORTS = {
     "CollectResult": "collect",
     "write_tables": "collect",
     "tasks_dir": "harness",
+    "FitOptions": "analysis.options",
+    "passk_points": "analysis.points",
+    "fit_table": "analysis.fits",
+    "load_tables": "collect.load",
+    "law_names": "fit",
+    "register_law": "fit",
     "fit_law": "fit",
     "FitResult": "fit",
     "get_law": "fit",

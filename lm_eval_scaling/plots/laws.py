@@ -15,6 +15,7 @@ from matplotlib.lines import Line2D
 
 from ..errors import InputError
 from ..fit.laws import get_law
+from ..fit.numbers import format_number
 from ._common import (
     FitLike,
     fit_for,
@@ -254,7 +255,7 @@ def plot_gold_law(
             if fit is not None:
                 ax.plot(grid, fit.predict(gold=grid), color=color, zorder=2,
                         linestyle="-" if fit.converged else "--")
-                label += rf": $\kappa = {fit.params['kappa']:.3g}$"
+                label += rf": $\kappa = {format_number(fit.params['kappa'], 3, tex=True)}$"
             handles.append(Line2D([], [], color=color, marker="o", label=label))
         log_axis(ax)
         ax.set_xlim(*xspan)

@@ -120,7 +120,8 @@ def _span_text(values: np.ndarray) -> str:
     if v.size == 0:
         return "n/a"
     lo, hi = float(v.min()), float(v.max())
-    return f"{lo:.2g}" if f"{lo:.2g}" == f"{hi:.2g}" else f"{lo:.2g}–{hi:.2g}"
+    a, b = format_number(lo, 2), format_number(hi, 2)
+    return a if a == b else f"{a}–{b}"
 
 
 def _excluded_note(results: ReportResults) -> str:
@@ -223,7 +224,7 @@ def _fig_backtest_errors(results: ReportResults) -> tuple[Figure, str] | str:
     for law, grp in summary.groupby("law", sort=False):
         best.append(f"{law}: {_span_text(grp['error_horizon_oom'].to_numpy(np.float64))}")
     caption = (f"Backtest: every law is fitted on the checkpoints with compute ≤ C_max and "
-               f"extrapolated to the target {bt.target} (C = {bt.target_compute:.3g} FLOP); "
+               f"extrapolated to the target {bt.target} (C = {format_number(bt.target_compute, 3)} FLOP); "
                "relative error |ŷ − y| / y of −log pass@k at the target. Hollow: the fit did "
                "not converge. The gold law predicts from the target's own −log GoldProb. "
                "Orders of magnitude of compute below the target from which every forecast "
@@ -292,10 +293,10 @@ def _fig_envelope(results: ReportResults) -> tuple[Figure, str] | str:
     bits = []
     for k in ks:
         env = results.envelopes[k]
-        text = f"k = {k}: α_envelope = βγ/(β+γ) = {env.alpha:.3g}"
+        text = f"k = {k}: α_envelope = βγ/(β+γ) = {format_number(env.alpha, 3)}"
         compute = [f for f in results.fits if f.law == "compute" and f.k == k and f.converged]
         if compute:
-            text += f" vs the fitted compute law's α = {compute[0].params['alpha']:.3g}"
+            text += f" vs the fitted compute law's α = {format_number(compute[0].params['alpha'], 3)}"
         bits.append(text)
     caption += (" " + "; ".join(bits) + ". envelope.csv lists r, Φ(r) and C_eff per "
                 "checkpoint; envelope_budgets.csv the optimal split at larger budgets.")

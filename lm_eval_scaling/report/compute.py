@@ -36,6 +36,7 @@ import pandas as pd
 
 from ..analysis.options import FitOptions
 from ..errors import FitError, InputError
+from ..fit.numbers import format_number
 from ..passk.benchmark import passk_table
 
 if TYPE_CHECKING:
@@ -461,6 +462,6 @@ def _note_far_ridge(env: Envelope, k: int, points: pd.DataFrame, notes: list[str
         return
     notes.append(
         f"At k={k} the envelope puts the compute-optimal size at the ladder's largest compute "
-        f"at N* = {n_star:.3g} parameters, more than 10x outside the ladder's sizes "
-        f"({n.min():.3g}–{n.max():.3g}): the params+tokens fit does not constrain the "
+        f"at N* = {format_number(n_star, 3)} parameters, more than 10x outside the ladder's "
+        f"sizes ({format_number(n.min(), 3)}–{format_number(n.max(), 3)}): the params+tokens fit does not constrain the "
         "trade-off between N and D here; read figure 7 as an extrapolation.")
