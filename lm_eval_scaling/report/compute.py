@@ -364,9 +364,11 @@ def _note_short_problems(passk: pd.DataFrame, policy: str, notes: list[str]) -> 
 
 def _note_fits(fits: Sequence[FitResult], laws: Sequence[str], ks: Sequence[int],
                notes: list[str]) -> None:
+    from ..fit.laws import get_law
+
     have = {(f.law, int(f.k)) for f in fits if f.k is not None}
     missing = [f"{law} at k={k}" for law in laws for k in ks
-               if law != "direct_joint" and (law, k) not in have]
+               if get_law(law).per_k and (law, k) not in have]
     if missing:
         notes.append("No fit (fewer usable points than parameters): " + "; ".join(missing) + ".")
     failed = [f"{f.law} at k={f.k}" for f in fits if not f.converged]
