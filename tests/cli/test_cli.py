@@ -83,3 +83,40 @@ def test_python_dash_m() -> None:
     proc = subprocess.run([sys.executable, "-m", "lm_eval_scaling", "--help"], capture_output=True,
                           text=True, cwd=ROOT, check=False)
     assert proc.returncode == 0 and "passk" in proc.stdout
+
+
+def test_every_fitting_command_uses_the_gold_of_run_directories(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys) -> None:
+    """INPUT directories go through one loader (collect/load.py load_tables): their
+    counts and their gold task reach fit, backtest and envelope as they reach report."""
+    import json
+
+    from lm_eval_scaling import collect
+    from lm_eval_scaling.tables.schema import read_counts, read_gold
+
+    sim = ROOT / "examples" / "simulated"
+    counts = read_counts(sim / "counts.csv")
+    ladder = pd.read_csv(sim / "ladder.csv")
+    compute = 6.0 * ladder["parameters"] * ladder["tokens"]
+    gold = read_gold(pd.DataFrame(
+        [{"model": m, "revision": r, "task": "simulated", "problem_id": str(i),
+          "gold_logprob": -(5.0 + 400.0 * c ** -0.1) * (1 + 0.01 * i)}
+         for m, r, c in zip(ladder["model"], ladder["revision"], compute) for i in range(20)]))
+    calls = []
+
+    def fake(run_dirs, **kw):
+        calls.append([str(d) for d in run_dirs])
+        return collect.CollectResult(counts=counts, gold=gold, runs=pd.DataFrame())
+
+    monkeypatch.setattr(collect, "collect_tables", fake)
+    runs = [tmp_path / "run1", tmp_path / "run2"]
+    for run in runs:
+        run.mkdir()
+    lad = ["--ladder", str(sim / "ladder.csv")]
+    out = tmp_path / "fits.json"
+    assert main(["fit", *map(str, runs), *lad, "--law", "gold", "--k", "1", "-o", str(out)]) == 0
+    assert calls == [[str(r) for r in runs]]  # the directories are read together, once
+    assert [f["law"] for f in json.loads(out.read_text())] == ["gold"]
+    assert main(["backtest", str(runs[0]), *lad, "--k", "1", "--jobs", "1"]) == 0
+    assert "gold" in capsys.readouterr().out  # the default laws include gold with gold tables
+    assert main(["envelope", str(runs[0]), *lad, "--k", "1"]) == 0
