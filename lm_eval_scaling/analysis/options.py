@@ -39,7 +39,16 @@ class FitOptions:
     ``bootstrap``/``ci``/``seed``: problem-bootstrap refits for percentile CIs at level
     ``ci`` (0 = asymptotic standard errors only), seeded.  ``n_jobs``: worker processes
     (``None`` = up to 2 where it pays).  ``warm_start``: backtest fits start from the next
-    richer cap's fit.
+    richer cap's fit.  ``gold_problems``/``gold_covariate``: the gold law's covariate
+    (:func:`lm_eval_scaling.analysis.points.passk_points`): over the problems each
+    checkpoint was sampled on (``"same"``) or every gold problem (``"all"``), and which
+    statistic (``-log GoldProb``, or the NLL per token / per byte).
+    ``nonnegative_exponents``: bound exponents below by 0 (a law's signed exponents
+    excepted).  ``min_extra_points``: a fit of a ``p``-parameter law needs ``p +
+    min_extra_points`` points to count as identified.  ``basin_gap``: relative objective
+    gap within which a competing optimum makes a fit not identified.  ``chance_level``:
+    the task's chance level, against which the direct laws normalise pass@k (0 for
+    generative tasks such as GSM8K; :func:`lm_eval_scaling.analysis.points.law_response`).
     """
 
     loss: Literal["huber", "squared"] = "huber"
@@ -52,6 +61,12 @@ class FitOptions:
     seed: int = 0
     n_jobs: int | None = None
     warm_start: bool = True
+    gold_problems: Literal["same", "all"] = "same"
+    gold_covariate: str = "neg_log_gold_prob"
+    nonnegative_exponents: bool = True
+    min_extra_points: int = 2
+    basin_gap: float = 0.01
+    chance_level: float = 0.0
 
     def __post_init__(self) -> None:
         if self.loss not in ("huber", "squared"):
@@ -73,10 +88,29 @@ class FitOptions:
         if self.n_jobs is not None and not (_is_int(self.n_jobs) and self.n_jobs >= 1):
             _bad("n_jobs", self.n_jobs, "an integer >= 1 or None")
         object.__setattr__(self, "bounds", tuple(sorted(_check_bounds(self.bounds).items())))
+        if not (_is_int(self.min_extra_points) and self.min_extra_points >= 0):
+            _bad("min_extra_points", self.min_extra_points, "an integer >= 0")
+        if not (_is_number(self.basin_gap) and np.isfinite(self.basin_gap)
+                and self.basin_gap >= 0):
+            _bad("basin_gap", self.basin_gap, "a finite number >= 0")
+        if not (_is_number(self.chance_level) and 0 <= self.chance_level < 1):
+            _bad("chance_level", self.chance_level, "a number in [0, 1)")
+        if self.gold_problems not in ("same", "all"):
+            _bad("gold_problems", self.gold_problems, "'same' or 'all'")
+        from ..passk.gold import GOLD_COVARIATES  # not imported by --help
+
+        if self.gold_covariate not in GOLD_COVARIATES:
+            _bad("gold_covariate", self.gold_covariate, f"one of {', '.join(GOLD_COVARIATES)}")
 
     def with_(self, **changes: Any) -> FitOptions:
         """A copy with some fields replaced (validated again)."""
         return replace(self, **changes)
+
+    def points_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`lm_eval_scaling.analysis.points.passk_points`: the
+        short-problem policy and the gold covariate's problems and statistic."""
+        return {"policy": self.policy, "gold_problems": self.gold_problems,
+                "gold_covariate": self.gold_covariate}
 
     def law_kwargs(self, law: str | LawSpec) -> dict[str, Any]:
         """Keyword arguments of :func:`lm_eval_scaling.fit.fit_law` for one law: loss,
@@ -84,7 +118,9 @@ class FitOptions:
         spec = law if isinstance(law, LawSpec) else get_law(law)
         bounds = {p: b for p, b in self.bounds if p in spec.param_names}
         return {"loss": self.loss, "delta": self.delta, "grid": self.grid,
-                "bounds": bounds or None}
+                "bounds": bounds or None, "nonnegative_exponents": self.nonnegative_exponents,
+                "min_points": spec.n_params + self.min_extra_points,
+                "basin_gap": self.basin_gap}
 
 
 def _bad(name: str, value: Any, expected: str) -> None:

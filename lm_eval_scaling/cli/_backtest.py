@@ -1,4 +1,4 @@
-"""``lm-eval-scaling backtest``: forecast the most expensive checkpoint from cheaper ones."""
+"""``lm-eval-scaling backtest``: forecast the largest checkpoints from cheaper ones."""
 
 from __future__ import annotations
 
@@ -17,36 +17,54 @@ from ._common import (
 
 __all__ = ["register"]
 
-ROW_COLUMNS = ("law", "k", "c_max", "compute_ratio", "n_points", "predicted", "actual",
-               "relative_error", "converged")
+ROW_COLUMNS = ("target", "law", "k", "c_max", "compute_ratio", "n_points", "predicted",
+               "actual", "relative_error", "error_ci_low", "error_ci_high", "converged")
+SUMMARY_HIDDEN = ("task", "threshold", "stability", "horizon_rule", "stable_on")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "backtest",
-        help="backtest the laws: fit below a compute cap, predict the target",
+        help="backtest the laws: fit below a compute cap, predict the targets",
         description=(
-            "For every compute cap below the target's compute (one per distinct checkpoint "
-            "compute), fit each law on the checkpoints with C <= cap and predict the target's "
-            "-log pass@k.  The gold law predicts from the target's own "
-            "-log GoldProb.  Writes one row per (law, k, cap) with every fitted parameter; "
-            "prints a summary of error and stability horizons per (law, k)."
+            "For every target and every compute cap below its compute (one per distinct "
+            "checkpoint compute), fit each law on the checkpoints with C <= cap and predict "
+            "the target's -log pass@k.  The gold law predicts from the target's own gold "
+            "covariate.  The naive forecasters 'persistence' (the most expensive checkpoint "
+            "under the cap) and 'trend' (log-log line over the last decade under the cap) "
+            "are backtested beside the laws.  Writes one row per (target, law, k, cap) with "
+            "every fitted parameter; prints a summary of error and stability horizons per "
+            "(target, law, k) and whether each law beats the baselines."
         ),
     )
     add_table_arguments(p)
-    p.add_argument("--target", default=None, metavar="CKPT",
-                   help="checkpoint to forecast, MODEL or MODEL@REVISION (default: the most "
-                        "expensive)")
+    p.add_argument("--targets", "--target", dest="targets", default=None, metavar="CKPT,CKPT",
+                   help="checkpoints to forecast, MODEL or MODEL@REVISION, comma-separated "
+                        "(default: the largest checkpoint of each of the 3 biggest sizes)")
     add_law_argument(p, default=None,
                      default_text="default compute,params_tokens, plus gold with gold tables")
     p.add_argument("--k", type=parse_int_list, default=[1, 10, 100], metavar="K,K,...",
                    help="k values: 1,10,100 (default), ranges 1-8, or log grids 1:1e4:24")
+    p.add_argument("--horizon", choices=["plateau", "threshold"], default="plateau",
+                   help="error horizon: farthest cap from which every closer forecast is "
+                        "within THRESHOLD of the error plateau (median error of the caps within "
+                        "--plateau-oom of the closest cap; default), or below THRESHOLD")
     p.add_argument("--threshold", type=float, default=0.1,
-                   help="relative error under which a forecast counts as reliable (default 0.1)")
+                   help="error tolerance of the horizon (default 0.1)")
+    p.add_argument("--plateau-oom", type=float, default=0.5,
+                   help="orders of magnitude beyond the closest cap whose caps define the plateau "
+                        "(default 0.5)")
+    p.add_argument("--stable-on", choices=["exponents_pivot", "all"], default="exponents_pivot",
+                   help="parameters the stability horizon checks: exponents and pivot "
+                        "prefactors (default) or every raw parameter")
     p.add_argument("--stability", type=float, default=0.1,
                    help="relative distance to the full-fit parameters counted as stable "
                         "(default 0.1)")
-    add_fit_arguments(p)
+    p.add_argument("--no-baselines", dest="baselines", action="store_false",
+                   help="do not backtest the persistence and trend baselines")
+    add_fit_arguments(p, bootstrap="--bootstrap",
+                      bootstrap_help="percentile intervals on every forecast error from B refits "
+                                     "on resampled problems (default 0: none)")
     p.add_argument("-o", "--output", metavar="FILE", default=None,
                    help="write every row (.csv/.tsv/.parquet) to FILE and the summary beside it "
                         "(FILE stem + '_summary'); default: print rows and summary")
@@ -61,12 +79,16 @@ def run(args: argparse.Namespace) -> int:
     from ..tables.files import write_table_file
 
     options = fit_options(args)
-    _, points = read_points(args, options)
-    has_gold = bool(points["neg_log_gold_prob"].notna().any())
+    counts, gold, points = read_points(args, options)
+    has_gold = bool(points["gold"].notna().any())
     laws = args.law or (["compute", "params_tokens"] + (["gold"] if has_gold else []))
-    result = backtest(points, laws=laws, target=args.target, options=options,
+    targets = [t.strip() for t in args.targets.split(",") if t.strip()] if args.targets else None
+    result = backtest(points, laws=laws, targets=targets, options=options,
+                      baselines=args.baselines, counts=counts, gold=gold,
                       progress=sys.stderr.isatty())
-    summary = result.summary(threshold=args.threshold, stability=args.stability)
+    summary = result.summary(threshold=args.threshold, stability=args.stability,
+                             horizon=args.horizon, plateau_oom=args.plateau_oom,
+                             stable_on=args.stable_on)
     if args.output:
         path = Path(args.output)
         write_table_file(result.rows, path)
@@ -76,10 +98,12 @@ def run(args: argparse.Namespace) -> int:
     with pd.option_context("display.max_rows", None, "display.max_columns", None,
                            "display.width", 200):
         out = sys.stdout
-        out.write(f"target {result.target} (C = {format_number(result.target_compute)} FLOP)\n")
+        for name, compute in result.targets:
+            out.write(f"target {name} (C = {format_number(compute)} FLOP)\n")
         if not args.output:
             rows = result.rows[list(ROW_COLUMNS)]
             out.write(rows.to_string(index=False, float_format=format_number) + "\n\n")
-        shown = summary.drop(columns=[c for c in ("task",) if (summary.get(c, "") == "").all()])
+        shown = summary.drop(columns=[c for c in SUMMARY_HIDDEN if c in summary.columns
+                                      and (c != "task" or (summary[c] == "").all())])
         out.write(shown.to_string(index=False, float_format=format_number) + "\n")
     return 0

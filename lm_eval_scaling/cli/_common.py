@@ -136,7 +136,10 @@ def parse_law_list(text: str) -> list[str]:
     return list(dict.fromkeys(laws))
 
 
-def add_fit_arguments(p: argparse.ArgumentParser, *, bootstrap: str | None = None) -> None:
+def add_fit_arguments(p: argparse.ArgumentParser, *, bootstrap: str | None = None,
+                      bootstrap_help: str = "bootstrap over problems with B refits for "
+                                            "parameter CIs (default 0: standard errors only)",
+                      ) -> None:
     """The fields of :class:`~lm_eval_scaling.analysis.options.FitOptions`, with its defaults;
     ``bootstrap`` names the flag of the problem-bootstrap refits (None: not offered)."""
     d = _fit_defaults()
@@ -155,9 +158,19 @@ def add_fit_arguments(p: argparse.ArgumentParser, *, bootstrap: str | None = Non
                         "(default), drop the (checkpoint, k) point, or fail")
     if bootstrap is not None:
         p.add_argument(bootstrap, dest="fit_bootstrap", type=int, default=d["bootstrap"],
-                       metavar="B",
-                       help="bootstrap over problems with B refits for parameter CIs "
-                            "(default 0: standard errors only)")
+                       metavar="B", help=bootstrap_help)
+    p.add_argument("--gold-problems", choices=["same", "all"], default=d["gold_problems"],
+                   help="problems the gold covariate averages over: those each checkpoint was "
+                        "sampled on, as pass@k (default), or every problem of the gold table")
+    p.add_argument("--gold-covariate", default=d["gold_covariate"],
+                   choices=["neg_log_gold_prob", "nll_per_token", "nll_per_byte"],
+                   help="the gold law's covariate: -log of the mean gold probability "
+                        "(default), or the gold references' NLL per token / per byte (need "
+                        "gold_tokens / gold_bytes columns)")
+    p.add_argument("--chance-level", type=float, default=d["chance_level"], metavar="Q",
+                   help="the task's chance level; the direct laws fit -log of pass@k "
+                        "normalised against it, without points within 5%% of it (default "
+                        f"{d['chance_level']:g}: generative tasks such as GSM8K)")
     p.add_argument("--ci", type=float, default=d["ci"],
                    help=f"confidence level (default {d['ci']})")
     p.add_argument("--seed", type=int, default=d["seed"],
@@ -174,16 +187,19 @@ def fit_options(args: argparse.Namespace, **overrides: Any) -> FitOptions:
         "loss": args.loss, "delta": args.delta, "grid": args.grid, "policy": args.policy,
         "bounds": dict(args.bound), "bootstrap": getattr(args, "fit_bootstrap", 0),
         "ci": args.ci, "seed": args.seed, "n_jobs": args.jobs,
+        "gold_problems": args.gold_problems, "gold_covariate": args.gold_covariate,
+        "chance_level": args.chance_level,
     }
     fields.update(overrides)
     return FitOptions(**fields)
 
 
-def read_points(args: argparse.Namespace,
-                options: FitOptions) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(counts, points)`` from :func:`add_table_arguments`'s flags and ``--k``: the counts
-    (tables or harness output directories), the ladder, and the gold table (``--gold``, or
-    else the gold task found in INPUT directories), joined into the points table once."""
+def read_points(args: argparse.Namespace, options: FitOptions,
+                ) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame]:
+    """``(counts, gold, points)`` from :func:`add_table_arguments`'s flags and ``--k``: the
+    counts (tables or harness output directories), the gold table (``--gold``, or else
+    the gold task found in INPUT directories; None without), and the points table of
+    counts, ladder and gold, joined once (the problem bootstraps resample counts and gold)."""
     from ..analysis.points import passk_points
     from ..collect.load import load_tables
     from ..tables.ladder import load_ladder
@@ -193,8 +209,8 @@ def read_points(args: argparse.Namespace,
     ladder = load_ladder(args.ladder, parameters=args.parameters)
     gold = read_gold(args.gold) if args.gold else collected_gold
     points = passk_points(counts, ladder, ks=args.k, gold=gold, exclude=args.exclude,
-                          policy=options.policy)
-    return counts, points
+                          **options.points_kwargs())
+    return counts, gold, points
 
 
 def _fit_defaults() -> dict[str, Any]:

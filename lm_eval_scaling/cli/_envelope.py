@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from ..tables.files import write_table_file
 
     options = fit_options(args)
-    _, points = read_points(args, options)
+    _, _, points = read_points(args, options)
     fits = fit_table(points, laws=["params_tokens", "compute"], options=options, warn=False)
     tables = envelope_tables(points, fits, budgets=args.budgets)
     if args.output:
@@ -76,14 +76,29 @@ def run(args: argparse.Namespace) -> int:
 def _print(tables: dict[str, Any], *, full: bool) -> None:
     import pandas as pd
 
+    from ..analysis.envelope_tables import ENVELOPE_CAVEAT
     from ..fit.numbers import format_number
 
     with pd.option_context("display.max_rows", None, "display.max_columns", None,
                            "display.width", 200):
         fmt = {"float_format": format_number, "index": False}
         sys.stdout.write("per k: envelope of params_tokens vs fitted compute law\n")
-        sys.stdout.write(tables["summary"].to_string(**fmt) + "\n\noptimal split\n")
+        sys.stdout.write(tables["summary"].to_string(**fmt) + "\n")
+        summary = tables["summary"]
+        sys.stdout.write(f"caveat: {ENVELOPE_CAVEAT}")
+        if len(summary) and summary["far_from_ridge"].any():
+            sys.stdout.write(f"; here the checkpoints are misallocated by r = "
+                             f"{format_number(summary['ratio_min'].min(), 2)} to "
+                             f"{format_number(summary['ratio_max'].max(), 2)} (far from the ridge)")
+        sys.stdout.write("\n\noptimal split\n")
         sys.stdout.write(tables["budgets"].to_string(**fmt) + "\n")
+        budgets = tables["budgets"]
+        if len(budgets) and ((budgets["n_outside_data"] > 0) | (budgets["d_outside_data"] > 0)).any():
+            sys.stdout.write("warning: N* or D* lies outside the fitted checkpoints' range "
+                             "(n_outside_data / d_outside_data, orders of magnitude)\n")
+        if len(budgets) and budgets["worse_than_measured"].any():
+            sys.stdout.write("warning: the 'optimal' y at some budget is worse than a measured "
+                             "checkpoint that cost no more (worse_than_measured)\n")
         if full:
             sys.stdout.write("\ncheckpoints: misallocation ratio, penalty, effective compute\n")
             sys.stdout.write(tables["checkpoints"].to_string(**fmt) + "\n")

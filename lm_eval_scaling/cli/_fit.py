@@ -20,7 +20,7 @@ from ._common import (
     read_points,
 )
 
-__all__ = ["fits_frame", "register"]
+__all__ = ["FITS_FRAME_COLUMNS", "fits_frame", "register"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -43,31 +43,34 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(handler=run)
 
 
+FITS_FRAME_COLUMNS = ("law", "k", "task", "params", "pivot", "converged", "identified",
+                      "at_bound", "n_points", "n_censored", "n_excluded", "r_squared",
+                      "identification")
+
+
 def fits_frame(fits: list[Any]) -> pd.DataFrame:
     """Readable summary of :func:`~lm_eval_scaling.analysis.fits.fit_parameter_table`, one
-    row per fit: law, k, task, params (with CIs), converged, n_points, n_censored,
-    n_excluded, r_squared."""
+    row per fit: every parameter with its interval (``0 (at bound)`` with a one-sided
+    interval at a bound), the pivot prefactors, convergence, identification and size."""
     import pandas as pd
 
     from ..analysis.fits import fit_parameter_table
-    from ..fit.numbers import format_number
 
     table = fit_parameter_table(fits)
     rows = []
     for (law, k, task), grp in table.groupby(["law", "k", "task"], sort=False):
-        parts = []
-        for r in grp.itertuples():
-            text = f"{r.parameter}={format_number(r.value)}"
-            if pd.notna(r.ci_low):
-                text += f" [{format_number(r.ci_low, 3)}, {format_number(r.ci_high, 3)}]"
-            parts.append(text)
+        raw = grp[grp["role"] != "pivot"]
+        piv = grp[grp["role"] == "pivot"]
         first = grp.iloc[0]
         rows.append({"law": law, "k": "all" if k == -1 else str(k), "task": task,
-                     "params": "  ".join(parts), "converged": bool(first["converged"]),
+                     "params": "  ".join(f"{r.parameter}={r.display}" for r in raw.itertuples()),
+                     "pivot": "  ".join(f"{r.parameter}={r.display}" for r in piv.itertuples()),
+                     "converged": bool(first["converged"]), "identified": bool(first["identified"]),
+                     "at_bound": ",".join(raw.loc[raw["at_bound"], "parameter"]),
                      "n_points": first["n_points"], "n_censored": first["n_censored"],
-                     "n_excluded": first["n_excluded"], "r_squared": first["r_squared"]})
-    return pd.DataFrame(rows, columns=["law", "k", "task", "params", "converged", "n_points",
-                                       "n_censored", "n_excluded", "r_squared"])
+                     "n_excluded": first["n_excluded"], "r_squared": first["r_squared"],
+                     "identification": first["identification"]})
+    return pd.DataFrame(rows, columns=list(FITS_FRAME_COLUMNS))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,8 +80,8 @@ def run(args: argparse.Namespace) -> int:
     from ..fit.numbers import format_number
 
     options = fit_options(args)
-    counts, points = read_points(args, options)
-    fits = fit_table(points, laws=args.law, options=options, counts=counts)
+    counts, gold, points = read_points(args, options)
+    fits = fit_table(points, laws=args.law, options=options, counts=counts, gold=gold)
     if args.output:
         path = Path(args.output)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,8 +93,9 @@ def run(args: argparse.Namespace) -> int:
         table = table.drop(columns="task")
     with pd.option_context("display.max_rows", None, "display.max_columns", None,
                            "display.width", 250):
-        width = int(table["params"].str.len().max()) if len(table) else 6
+        widths = {c: int(table[c].str.len().max()) if len(table) else 6
+                  for c in ("params", "pivot", "identification")}
         sys.stdout.write(table.to_string(
             index=False, justify="left", float_format=format_number,
-            formatters={"params": lambda s: f"{s:<{width}}"}) + "\n")
+            formatters={c: (lambda s, w=w: f"{s:<{w}}") for c, w in widths.items()}) + "\n")
     return 0

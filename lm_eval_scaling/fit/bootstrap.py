@@ -48,7 +48,7 @@ class RefitJob:
     k: int | None
     params: dict[str, float]
     ys: tuple[FloatArray, ...]  # one y vector per replicate (NaN = point unusable)
-    covariates: dict[str, FloatArray]
+    covariates: dict[str, FloatArray]  # (n,) fixed, or (B, n): one vector per replicate
     options: dict[str, Any]
 
 
@@ -110,11 +110,16 @@ def _refit_all(job: RefitJob) -> FloatArray:
             ok = np.isfinite(y)
             if ok.sum() < spec.n_params:
                 continue
-            cov: dict[str, Any] = {c: v[ok] for c, v in job.covariates.items()}
+            cov: dict[str, Any] = {c: (v[b] if v.ndim == 2 else v)[ok]
+                                   for c, v in job.covariates.items()}
+            ok_cov = all(np.all(np.isfinite(v) & (v > 0)) for v in cov.values())
+            if not ok_cov:
+                continue
             if "k" not in spec.covariates:
                 cov["k"] = job.k
             try:
-                f = fit_law(job.law, y[ok], **cov, x0=x0, warn=False, **job.options)
+                f = fit_law(job.law, y[ok], **cov, x0=x0, warn=False, identify=False,
+                            **job.options)
             except FitError:
                 continue
             if f.converged:
@@ -129,7 +134,9 @@ def refit_many(jobs: list[RefitJob], n_jobs: int | None) -> list[FloatArray]:
     workers = n_jobs if n_jobs is not None else (2 if total >= _PARALLEL_MIN_REFITS else 1)
     if workers > 1 and total > 1:
         # split every job in halves so that 2 workers stay busy even for a single fit
-        parts = [RefitJob(j.law, j.k, j.params, j.ys[s::workers], j.covariates, j.options)
+        parts = [RefitJob(j.law, j.k, j.params, j.ys[s::workers],
+                          {c: (v[s::workers] if v.ndim == 2 else v) for c, v in j.covariates.items()},
+                          j.options)
                  for j in jobs for s in range(workers)]
         with ProcessPoolExecutor(max_workers=workers) as ex:
             res = list(ex.map(_refit_all, parts))
@@ -155,6 +162,12 @@ def with_ci(fit: FitResult, samples: FloatArray, ci: float) -> FitResult:
     else:
         lo, hi = np.quantile(good, [(1 - ci) / 2, (1 + ci) / 2], axis=0)
         intervals = {p: (float(a), float(b)) for p, a, b in zip(names, lo, hi)}
+        # a parameter at a bound gets a one-sided interval from the bound
+        for j, p in enumerate(names):
+            if p in fit.at_bound:
+                bound = fit.bounds.get(p, (0.0, np.inf))[0]
+                intervals[p] = (float(bound) if np.isfinite(bound) else 0.0,
+                                float(np.quantile(good[:, j], ci)))
     arr = good.copy()
     arr.setflags(write=False)
     return fit.with_(ci=intervals, ci_level=float(ci), n_boot=int(good.shape[0]),

@@ -7,6 +7,15 @@ best dozen (and any warm start) improved together by a vectorised damped Gauss-N
 (IRLS) pre-polish; the best distinct few polished with L-BFGS-B using the analytic
 gradient; the best kept.
 
+Exponents are bounded below by 0 (a law lists the exponents that may take either sign
+in :attr:`LawSpec.signed`); the irreducible term is bounded below by ``min(y) e^-40``
+(effectively 0).  Every result says which parameters ended at a bound (``at_bound``)
+and whether the fit is ``identified``: it is not with fewer than ``p + 2`` points,
+collinear covariates, a flat profile (singular Jacobian: standard errors undefined), or
+a competing basin (another optimum, or the irreducible term profiled to 0) whose
+objective is within ``basin_gap`` (relative) of the best (:mod:`._identify`).  Standard
+errors are the robust sandwich of the loss (:mod:`._identify`).
+
 Convergence is judged, not assumed: a polished point counts as converged when the
 gradient is below ``1e-4`` of the size it would have without cancellation between
 points (or below ``1e-9`` absolutely); otherwise the result says ``converged=False``
@@ -27,19 +36,22 @@ import numpy.typing as npt
 from scipy.optimize import minimize
 
 from ..errors import FitError, InputError
+from ._identify import at_bound, collinear_covariates, distinct_basin, sandwich
 from ._objective import Loss, Objective, batch_gauss_newton
 from ._starts import grid_starts
 from ._threads import single_blas_thread
 from .laws import LawSpec, get_law
 from .result import FitResult
 
-__all__ = ["FitWarning", "GridSpec", "fit_law"]
+__all__ = ["DEFAULT_BASIN_GAP", "FitWarning", "GridSpec", "fit_law"]
 
 log = logging.getLogger(__name__)
 
 GridSpec = Literal["auto", "full", "none"] | int | npt.ArrayLike
 FloatArray = npt.NDArray[np.float64]
 
+#: Relative objective gap within which another optimum makes a fit not identified.
+DEFAULT_BASIN_GAP: Final = 0.01
 _N_POLISH: Final = {"auto": 2, "full": 3, "int": 3, "array": 3}
 _N_POLISH_WARM: Final = 2
 _N_PRE: Final = {"auto": 12, "full": 32, "int": 32, "array": 32}  # Gauss-Newton pre-polished
@@ -76,6 +88,10 @@ def fit_law(
     task: str | None = None,
     warn: bool = True,
     n_polish: int | None = None,
+    nonnegative_exponents: bool = True,
+    min_points: int | None = None,
+    basin_gap: float = DEFAULT_BASIN_GAP,
+    identify: bool = True,
 ) -> FitResult:
     """Fit ``law`` to the positive responses ``y`` (``-log pass@k``) and its covariates.
 
@@ -109,6 +125,18 @@ def fit_law(
         Names of the points (checkpoints) and the task, recorded in the result.
     warn:
         Issue a :class:`FitWarning` when the fit does not converge.
+    nonnegative_exponents:
+        Bound every exponent of the law below by 0 (default), except those the law
+        declares signed (:attr:`LawSpec.signed`).
+    min_points:
+        Points needed for the fit to count as ``identified`` (default ``p + 2``); with
+        fewer (but at least ``p``) the fit is made and flagged.
+    basin_gap:
+        Relative objective gap within which another optimum counts as a competing basin
+        (default 0.01).
+    identify:
+        Check identification and compute standard errors (default); ``False`` skips both
+        (bootstrap refits, which only need the parameters).
     n_polish:
         How many distinct candidates to polish with L-BFGS-B (default 2 for ``"auto"``
         and beside a warm start, 3 otherwise).  The candidates are the best grid starts
@@ -138,7 +166,7 @@ def fit_law(
     log_y = np.log(yv)
     M = spec.design({c: np.log(v) for c, v in covariates.items()})
     obj = Objective(M=M, log_y=log_y, loss=loss, delta=float(delta))
-    box = _internal_bounds(spec, bounds, log_y)
+    box = _internal_bounds(spec, bounds, log_y, nonnegative_exponents)
 
     warm = _warm_start(spec, x0)
     starts, kind = _starts(spec, M, log_y, grid, warm)
@@ -177,10 +205,44 @@ def fit_law(
                f"{float(np.max(theta)):.4g}): a degenerate fit")
     message = (f"{why}; best of {len(polished)} polished start(s) "
                f"({n_agree} agree within {_AGREE_RTOL:g} relative); L-BFGS-B: {scipy_msg}")
+    need = spec.n_params + 2 if min_points is None else int(min_points)
+    if not (np.isfinite(basin_gap) and basin_gap >= 0):
+        raise InputError(f"basin_gap must be a finite number >= 0, got {basin_gap!r}")
+    r = obj.residuals(theta.reshape(1, -1))[0]
+    bound_names = at_bound(spec, theta, box, float(yv.min()))
+    reasons = []
+    if not converged:
+        reasons.append("not converged")
+    if n < need:
+        reasons.append(f"{n} points < {need} needed (p + 2)" if min_points is None
+                       else f"{n} points < {need} needed")
+    competing = None
+    stderr = {name: float("nan") for name in spec.param_names}
+    cov = None
+    if identify:
+        collinear = collinear_covariates(spec, obj)
+        if collinear:
+            reasons.append(collinear)
+        stderr, cov, why_se = sandwich(spec, obj, theta, r)
+        if why_se and not (collinear and why_se.startswith("flat")):
+            reasons.append(why_se)
+        with single_blas_thread():
+            competing = _competing_basin(spec, obj, theta, fbest, polished, box, bound_names,
+                                         basin_gap)
+    else:
+        reasons.append("identification not checked")
+    if competing is not None:
+        shown = ", ".join(f"{p}={v:.4g}" for p, v in competing["params"].items())
+        reasons.append(f"competing basin ({competing['kind']}) within "
+                       f"{100 * competing['gap']:.2g}% of the objective: {shown}")
     result = FitResult.build(
         spec=spec, theta=theta, objective=obj, k=k_record, task=task, labels=labels_t,
         y=yv, covariates=covariates, converged=converged, message=message,
         n_starts=int(starts.shape[0]) + (warm is not None),
+        stderr=stderr, covariance=cov, at_bound=bound_names, identified=not reasons,
+        identification="; ".join(reasons) if reasons else "identified",
+        competing=competing, basin_gap=float(basin_gap), min_points=need,
+        bounds=_natural_bounds(spec, box),
     )
     if not converged:
         log.debug("fit of law %r (k=%s) did not converge: %s", spec.name, k_record, message)
@@ -228,10 +290,14 @@ def _record_k(spec: LawSpec, k: Any) -> int | None:
 
 
 def _internal_bounds(spec: LawSpec, bounds: Mapping[str, tuple[float | None, float | None]] | None,
-                     log_y: FloatArray) -> FloatArray:
+                     log_y: FloatArray, nonnegative_exponents: bool = True) -> FloatArray:
     box = np.tile([-np.inf, np.inf], (spec.n_params, 1)).astype(np.float64)
     if spec.irreducible is not None:
         box[spec.param_names.index(spec.irreducible), 0] = log_y.min() - _LOG_E0_FLOOR
+    if nonnegative_exponents:
+        for name in spec.exponents:
+            if name not in spec.signed:
+                box[spec.param_names.index(name), 0] = 0.0
     for name, pair in (bounds or {}).items():
         if name not in spec.param_names:
             raise InputError(f"bounds: law {spec.name!r} has no parameter {name!r}; "
@@ -253,6 +319,51 @@ def _internal_bounds(spec: LawSpec, bounds: Mapping[str, tuple[float | None, flo
         if not box[j, 0] <= box[j, 1]:
             raise InputError(f"bounds[{name!r}] leave no room above the irreducible floor")
     return box
+
+
+def _natural_bounds(spec: LawSpec, box: FloatArray) -> dict[str, tuple[float, float]]:
+    """The box in natural units (a log-space lower bound at the irreducible floor is 0)."""
+    is_log, _ = spec.internal_index()
+    out = {}
+    for j, name in enumerate(spec.param_names):
+        lo, hi = box[j]
+        if is_log[j]:
+            out[name] = (0.0 if name == spec.irreducible or not np.isfinite(lo) else float(np.exp(lo)),
+                         float(np.exp(hi)) if np.isfinite(hi) else float("inf"))
+        else:
+            out[name] = (float(lo), float(hi))
+    return out
+
+
+def _competing_basin(spec: LawSpec, obj: Objective, theta: FloatArray, fbest: float,
+                     polished: list[tuple[FloatArray, float, str]], box: FloatArray,
+                     bound_names: tuple[str, ...], gap: float) -> dict[str, Any] | None:
+    """Another optimum within ``gap`` (relative) of the best objective: a distinct polished
+    start, or the irreducible term profiled to its floor (E0 = 0)."""
+    limit = fbest + gap * max(abs(fbest), 1e-12)
+    y_min = float(np.exp(obj.log_y.min()))
+    best: tuple[FloatArray, float, str] | None = None
+    for th, f, _ in polished:
+        if (f <= limit and distinct_basin(spec, th, theta, y_min)
+                and (best is None or f < best[1])):
+            best = (th, f, "another optimum")
+    if spec.irreducible is not None and spec.irreducible not in bound_names:
+        j = spec.param_names.index(spec.irreducible)
+        fixed = box.copy()
+        fixed[j, 1] = fixed[j, 0]
+        start = theta.copy()
+        start[j] = fixed[j, 0]
+        th0, f0, _ = _polish(obj, start, fixed)
+        if (f0 <= limit and distinct_basin(spec, th0, theta, y_min, ignore=spec.irreducible)
+                and (best is None or f0 < best[1])):
+            best = (th0, f0, f"{spec.irreducible} = 0")
+    if best is None:
+        return None
+    params = spec.to_natural(best[0])
+    if best[2].endswith("= 0"):
+        params[spec.irreducible] = 0.0  # type: ignore[index]
+    return {"kind": best[2], "params": params, "objective": float(best[1]),
+            "gap": float((best[1] - fbest) / max(abs(fbest), 1e-300))}
 
 
 def _warm_start(spec: LawSpec, x0: FitResult | Mapping[str, float] | None) -> FloatArray | None:

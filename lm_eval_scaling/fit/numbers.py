@@ -1,12 +1,17 @@
 """The one number formatter of the package: fit reports, the report page, figure
-annotations and command-line tables all show numbers through :func:`format_number`."""
+annotations and command-line tables all show numbers through :func:`format_number`, and
+fitted parameters through :func:`format_parameter` (a parameter at a bound as
+``0 (at bound) [0, 0.031]``: its bound, and a one-sided interval)."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["format_number"]
+if TYPE_CHECKING:
+    from .result import FitResult
+
+__all__ = ["format_interval", "format_number", "format_parameter"]
 
 
 def format_number(value: Any, digits: int = 4, *, tex: bool = False, nan: str = "nan") -> str:
@@ -25,3 +30,21 @@ def format_number(value: Any, digits: int = 4, *, tex: bool = False, nan: str = 
         return text
     mantissa, exponent = text.split("e")
     return rf"{mantissa}\times10^{{{int(exponent)}}}"
+
+
+def format_interval(value: float, low: float, high: float, *, at_bound: bool = False,
+                    bound: float = 0.0, digits: int = 4) -> str:
+    """``value [low, high]``; at a bound ``bound (at bound) [low, high]``; an undefined
+    interval is said so, never left out."""
+    text = (f"{format_number(bound if math.isfinite(bound) else 0.0, digits)} (at bound)"
+            if at_bound else format_number(value, digits))
+    if math.isfinite(low) and math.isfinite(high):
+        return f"{text} [{format_number(low, 3)}, {format_number(high, 3)}]"
+    return f"{text} [interval undefined]"
+
+
+def format_parameter(fit: FitResult, name: str, *, digits: int = 4) -> str:
+    """``name``'s value in ``fit`` with its interval (:meth:`FitResult.intervals`)."""
+    lo, hi, _ = fit.intervals()[name]
+    return format_interval(fit.params[name], lo, hi, at_bound=name in fit.at_bound,
+                           bound=fit.bounds.get(name, (0.0, math.inf))[0], digits=digits)

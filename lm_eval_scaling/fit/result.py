@@ -17,7 +17,7 @@ from .numbers import format_number
 if TYPE_CHECKING:
     from ._objective import Objective
 
-__all__ = ["FitResult"]
+__all__ = ["FitResult", "Prediction"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -26,13 +26,22 @@ FloatArray = npt.NDArray[np.float64]
 class FitResult:
     """One fitted law.  Immutable; arrays are read-only copies.
 
-    ``params`` / ``stderr`` map the law's parameter names (:mod:`.laws`) to values.
-    ``stderr`` is the asymptotic standard error from the Jacobian of the log-space model at the optimum,
-    ``sigma^2 (J^T J)^-1`` with ``sigma^2 = sum r^2 / (n - p)`` (delta method for the
-    log-space parameters); NaN where undefined (no degrees of freedom, or a singular
-    ``J^T J``, e.g. ``E0`` driven to 0).  For the Huber loss this is the least-squares
-    approximation: prefer ``ci`` from a bootstrap (:func:`lm_eval_scaling.fit.bootstrap_fit`
-    or the problem bootstrap, ``FitOptions(bootstrap=B)``).  ``residuals`` are ``log y_hat - log y``;
+    ``params`` / ``stderr`` map parameter names to values.  ``stderr`` is the robust
+    sandwich standard error of the loss actually minimised (Huber or squared; see
+    :mod:`lm_eval_scaling.fit._identify`), in natural units; ``covariance`` the matrix.
+    They are NaN only where undefined, and ``identification`` then says why (no degrees
+    of freedom, a flat profile).  ``ci`` holds bootstrap percentile intervals
+    (:func:`lm_eval_scaling.fit.bootstrap_fit` or the problem bootstrap) and
+    ``bootstrap_params`` the draws; :meth:`intervals` gives the bootstrap interval where
+    there is one and the asymptotic one otherwise, one-sided for a parameter at a bound.
+
+    ``at_bound`` lists the parameters that ended on a bound (``bounds``, natural units:
+    exponents >= 0, the irreducible term >= 0); ``identified`` is False when the data
+    cannot pin the law down (fewer than ``min_points`` points, collinear covariates, a
+    flat profile, a competing basin within ``basin_gap`` of the objective, no
+    convergence), with the reasons in ``identification`` and the competing basin in
+    ``competing``.  ``pivot`` is the median of every covariate over the fitted points;
+    :attr:`pivot_params` the prefactors there.  ``residuals`` are ``log y_hat - log y``;
     ``r_squared`` is in log space.  ``theta`` is the internal parameter vector.
     """
 
@@ -60,6 +69,15 @@ class FitResult:
     bootstrap_params: FloatArray | None = field(default=None, repr=False)
     excluded_labels: tuple[str, ...] = ()
     n_censored: int = 0
+    identified: bool = True
+    identification: str = ""
+    at_bound: tuple[str, ...] = ()
+    competing: dict[str, Any] | None = None
+    basin_gap: float = 0.01
+    min_points: int = 0
+    covariance: FloatArray | None = field(default=None, repr=False)
+    bounds: dict[str, tuple[float, float]] = field(default_factory=dict, repr=False)
+    pivot: dict[str, float] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ construction
 
@@ -67,12 +85,15 @@ class FitResult:
     def build(cls, *, spec: LawSpec, theta: FloatArray, objective: Objective, k: int | None,
               task: str | None, labels: tuple[str, ...], y: FloatArray,
               covariates: dict[str, FloatArray], converged: bool, message: str,
-              n_starts: int) -> FitResult:
+              n_starts: int, stderr: dict[str, float], covariance: FloatArray | None = None,
+              at_bound: tuple[str, ...] = (), identified: bool = True,
+              identification: str = "", competing: dict[str, Any] | None = None,
+              basin_gap: float = 0.01, min_points: int = 0,
+              bounds: dict[str, tuple[float, float]] | None = None) -> FitResult:
         th = np.asarray(theta, dtype=np.float64).reshape(1, -1)
         r = objective.residuals(th)[0]
         f = float(objective.value(th)[0])
         params = spec.to_natural(th[0])
-        stderr = _stderr(spec, th[0], objective, r)
         log_y = objective.log_y
         ss_tot = float(np.sum((log_y - log_y.mean()) ** 2))
         r2 = 1.0 - float(np.sum(r * r)) / ss_tot if ss_tot > 0 else float("nan")
@@ -82,6 +103,12 @@ class FitResult:
             n_starts=int(n_starts), residuals=_frozen(r), labels=labels, y=_frozen(y),
             covariates={c: _frozen(v) for c, v in covariates.items()}, r_squared=r2,
             loss=objective.loss, delta=objective.delta, theta=_frozen(th[0]),
+            identified=bool(identified), identification=identification,
+            at_bound=tuple(at_bound), competing=competing, basin_gap=float(basin_gap),
+            min_points=int(min_points),
+            covariance=None if covariance is None else _frozen(covariance),
+            bounds=dict(bounds or {}),
+            pivot={c: float(np.median(v)) for c, v in covariates.items() if v.size},
         )
 
     def with_(self, **changes: Any) -> FitResult:
@@ -94,13 +121,23 @@ class FitResult:
     def spec(self) -> LawSpec:
         return get_law(self.law)
 
-    def predict(self, **covariates: npt.ArrayLike) -> FloatArray:
-        """``y_hat`` at the given covariates, e.g. ``fit.predict(C=[1e20, 1e21])``.
+    @property
+    def pivot_params(self) -> dict[str, float]:
+        """Each reducible term at :attr:`pivot` (``C0_pivot = C0 C_p^-alpha``): the
+        prefactors to quote and compare (the raw ones, at C = 1, are nearly collinear with
+        the exponents)."""
+        if not self.pivot:
+            return {}
+        return self.spec.pivot_prefactors(self.theta, self.pivot)
 
-        Every covariate of the law is required (``gold`` is ``-log GoldProb``);
-        arrays broadcast against each other.  The result has their broadcast shape, and
-        at least one dimension (a scalar input gives an array of length 1).
-        """
+    def _log_predict(self, theta: FloatArray, logs: dict[str, FloatArray]) -> FloatArray:
+        M = self.spec.design(logs)
+        z = np.einsum("tnp,...p->...tn", M, theta)
+        zmax = z.max(axis=-2, keepdims=True)
+        return (zmax + np.log(np.exp(z - zmax).sum(axis=-2, keepdims=True)))[..., 0, :]
+
+    def _covariate_logs(self, covariates: Mapping[str, npt.ArrayLike],
+                        ) -> tuple[dict[str, FloatArray], tuple[int, ...], dict[str, FloatArray]]:
         spec = self.spec
         missing = [c for c in spec.covariates if c not in covariates]
         unknown = [c for c in covariates if c not in spec.covariates]
@@ -110,24 +147,123 @@ class FitResult:
         arrays = np.broadcast_arrays(*[np.asarray(covariates[c], dtype=np.float64)
                                        for c in spec.covariates])
         shape = arrays[0].shape
-        logs = {}
-        for c, a in zip(spec.covariates, arrays):
-            if not np.all(np.isfinite(a) & (a > 0)):
+        logs, values = {}, {}
+        for c, arr in zip(spec.covariates, arrays):
+            flat = arr.reshape(-1)
+            bad = ~(np.isfinite(flat) & (flat > 0))
+            if bad.any():
                 raise InputError(f"predict: covariate {c!r} must be finite and > 0, got "
-                                 f"{a.reshape(-1)[~(np.isfinite(a.reshape(-1)) & (a.reshape(-1) > 0))][:3]}")
-            logs[c] = np.log(a.reshape(-1))
+                                 f"{flat[bad][:3]}")
+            logs[c] = np.log(flat)
+            values[c] = flat
+        return logs, shape, values
+
+    def predict(self, *, interval: float | None = None,
+                **covariates: npt.ArrayLike) -> FloatArray | Prediction:
+        """``y_hat`` at the given covariates, e.g. ``fit.predict(C=[1e20, 1e21])``.
+
+        Every covariate of the law is required (``gold`` is the gold covariate the law
+        was fitted on, e.g. ``-log GoldProb``); arrays broadcast against each other.
+        Without ``interval`` the result is an array of their broadcast shape (at least
+        one dimension).  With ``interval=0.95`` it is a :class:`Prediction`: the point
+        forecast, a percentile interval over the bootstrap draws
+        (``bootstrap_params``) or, without draws, a delta-method interval from the
+        sandwich covariance, and how far each covariate lies outside the fitted range in
+        orders of magnitude.
+        """
+        logs, shape, values = self._covariate_logs(covariates)
+        log_y = self._log_predict(self.theta, logs)
+        point = np.atleast_1d(np.exp(log_y).reshape(shape))
+        if interval is None:
+            return point
+        shape = point.shape
+        if not (isinstance(interval, (float, int)) and 0 < interval < 1):
+            raise InputError(f"interval must be a level in (0, 1), got {interval!r}")
+        draws = self.bootstrap_params
+        if draws is not None and len(draws) >= 2:
+            thetas = np.array([self.spec.to_internal(dict(zip(self.spec.param_names, row)))
+                               for row in np.asarray(draws)])
+            boot = self._log_predict(thetas, logs)  # (B, n)
+            lo, hi = np.quantile(boot, [(1 - interval) / 2, (1 + interval) / 2], axis=0)
+            method, n_draws = "bootstrap", len(draws)
+        else:
+            lo, hi = self._delta_interval(logs, log_y, interval)
+            method, n_draws = "delta", 0
+        beyond = {}
+        for c in self.spec.covariates:
+            fitted = np.asarray(self.covariates.get(c, ()), dtype=np.float64)
+            if fitted.size == 0:
+                beyond[c] = np.full(shape, np.nan)
+                continue
+            v = values[c]
+            above = np.log10(v / fitted.max())
+            below = np.log10(fitted.min() / v)
+            beyond[c] = np.maximum(np.maximum(above, below), 0.0).reshape(shape)
+        return Prediction(value=point, low=np.exp(lo).reshape(shape),
+                          high=np.exp(hi).reshape(shape), level=float(interval), method=method,
+                          n_draws=n_draws, oom_outside_data=beyond)
+
+    def _delta_interval(self, logs: dict[str, FloatArray], log_y: FloatArray,
+                        level: float) -> tuple[FloatArray, FloatArray]:
+        from scipy.stats import norm
+
+        if self.covariance is None:
+            nan = np.full(log_y.shape, np.nan)
+            return nan, nan
+        spec = self.spec
         M = spec.design(logs)
         z = np.einsum("tnp,p->tn", M, self.theta)
-        zmax = z.max(axis=0)
-        log_yhat = zmax + np.log(np.exp(z - zmax).sum(axis=0))
-        return np.atleast_1d(np.exp(log_yhat).reshape(shape))
+        w = np.exp(z - z.max(axis=0, keepdims=True))
+        w /= w.sum(axis=0, keepdims=True)
+        jac = np.einsum("tn,tnp->np", w, M)  # d log y / d theta
+        is_log, _ = spec.internal_index()
+        values = np.exp(np.where(is_log, self.theta, 0.0))
+        jac = np.where(is_log[None, :], jac / values[None, :], jac)  # natural parameters
+        sd = np.sqrt(np.clip(np.einsum("np,pq,nq->n", jac, self.covariance, jac), 0, None))
+        q = float(norm.ppf((1 + level) / 2))
+        return log_y - q * sd, log_y + q * sd
+
+    def intervals(self, level: float | None = None) -> dict[str, tuple[float, float, str]]:
+        """Per parameter ``(low, high, kind)``: the bootstrap percentile interval where
+        there is one (kind ``"bootstrap"``), else the asymptotic one from ``stderr``
+        (``"sandwich"``, on the log scale for prefactors); for a parameter at a bound the
+        interval is one-sided, from the bound (``"... one-sided"``).  NaN where undefined."""
+        from scipy.stats import norm
+
+        level = level if level is not None else (self.ci_level or 0.95)
+        out: dict[str, tuple[float, float, str]] = {}
+        for name in self.spec.param_names:
+            v = self.params[name]
+            bound = self.bounds.get(name, (float("nan"), float("nan")))[0]
+            one_sided = name in self.at_bound
+            if self.ci is not None and name in self.ci and self.ci_level == level:
+                lo, hi = self.ci[name]
+                out[name] = (lo, hi, "bootstrap one-sided" if one_sided else "bootstrap")
+                continue
+            se = self.stderr.get(name, float("nan"))
+            if one_sided:
+                q = float(norm.ppf(level))
+                out[name] = (bound if np.isfinite(bound) else 0.0, v + q * se,
+                             "sandwich one-sided")
+            elif name in self.spec.log_params and v > 0:
+                q = float(norm.ppf((1 + level) / 2))
+                out[name] = (v * math.exp(-q * se / v), v * math.exp(q * se / v), "sandwich")
+            else:
+                q = float(norm.ppf((1 + level) / 2))
+                lo = v - q * se
+                if np.isfinite(bound):  # never below the bound the fit respects
+                    lo = max(lo, bound)
+                out[name] = (lo, v + q * se, "sandwich")
+        return out
 
     def fitted(self) -> FloatArray:
         """``y_hat`` at the fitted points."""
-        return self.predict(**{c: self.covariates[c] for c in self.spec.covariates})
+        return self.predict(**{c: self.covariates[c] for c in self.spec.covariates})  # type: ignore[return-value]
 
     def report(self) -> str:
         """Readable multi-line summary."""
+        from .numbers import format_parameter
+
         spec = self.spec
         head = f"law {self.law}: {spec.formula}"
         meta = [f"k={self.k}" if self.k is not None else None,
@@ -138,17 +274,17 @@ class FitResult:
                 f"R^2(log)={format_number(self.r_squared, 4)}"]
         lines = [head, "  " + ", ".join(m for m in meta if m)]
         lines.append(f"  converged: {self.converged} - {self.message}")
+        lines.append(f"  identified: {self.identified} - {self.identification}")
+        level = self.ci_level or 0.95
+        lines.append(f"  intervals: {100 * level:.0f}% CI "
+                     + (f"(bootstrap, {self.n_boot} refits)" if self.ci is not None
+                        else "(sandwich standard errors)")
+                     + "; one-sided from the bound for parameters at a bound")
         for p in spec.param_names:
-            v = self.params[p]
-            se = self.stderr.get(p, float("nan"))
-            line = f"    {p:>6} = {format_number(v, 6)}"
-            if math.isfinite(se):
-                line += f"  (stderr {format_number(se, 3)})"
-            if self.ci is not None and p in self.ci:
-                lo, hi = self.ci[p]
-                line += (f"  [{format_number(lo)}, {format_number(hi)}] "
-                         f"{100 * (self.ci_level or 0):.0f}% CI ({self.n_boot} boot)")
-            lines.append(line)
+            lines.append(f"    {p:>6} = {format_parameter(self, p)}")
+        for name, v in self.pivot_params.items():
+            at = ", ".join(f"{c}={format_number(x, 3)}" for c, x in self.pivot.items())
+            lines.append(f"    {name} = {format_number(v)} (at the median covariates {at})")
         if self.n_censored or self.excluded_labels:
             lines.append(f"  excluded {len(self.excluded_labels)} point(s) "
                          f"({self.n_censored} censored: pass@k = 0): "
@@ -159,7 +295,7 @@ class FitResult:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON types (NaN becomes None)."""
+        """Plain JSON types (NaN becomes None); bootstrap draws included where present."""
         return {
             "law": self.law,
             "k": self.k,
@@ -171,6 +307,15 @@ class FitResult:
             "n_boot": self.n_boot,
             "converged": self.converged,
             "message": self.message,
+            "identified": self.identified,
+            "identification": self.identification,
+            "at_bound": list(self.at_bound),
+            "competing": self.competing,
+            "basin_gap": self.basin_gap,
+            "min_points": self.min_points,
+            "bounds": {p: [_num(a), _num(b)] for p, (a, b) in self.bounds.items()},
+            "pivot": dict(self.pivot),
+            "pivot_params": {p: _num(v) for p, v in self.pivot_params.items()},
             "objective": _num(self.objective),
             "n_points": self.n_points,
             "n_starts": self.n_starts,
@@ -183,14 +328,20 @@ class FitResult:
             "y": [_num(v) for v in self.y],
             "covariates": {c: [_num(v) for v in a] for c, a in self.covariates.items()},
             "residuals": [_num(v) for v in self.residuals],
+            "covariance": None if self.covariance is None
+            else [[_num(v) for v in row] for row in self.covariance],
+            "bootstrap_params": None if self.bootstrap_params is None
+            else [[_num(v) for v in row] for row in self.bootstrap_params],
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FitResult:
-        """Rebuild a result written by :meth:`to_dict` (parameters, CIs, data, residuals)."""
+        """Rebuild a result written by :meth:`to_dict` (parameters, CIs, draws, data)."""
         spec = get_law(str(data["law"]))
         params = {p: float(_nan(data["params"][p])) for p in spec.param_names}
         ci = data.get("ci")
+        cov = data.get("covariance")
+        draws = data.get("bootstrap_params")
         return cls(
             law=spec.name, k=data.get("k"), task=data.get("task"), params=params,
             stderr={p: float(_nan(v)) for p, v in data.get("stderr", {}).items()},
@@ -206,9 +357,46 @@ class FitResult:
             delta=float(data.get("delta", 1e-3)), theta=_frozen(spec.to_internal(params)),
             ci=None if ci is None else {p: (float(_nan(a)), float(_nan(b))) for p, (a, b) in ci.items()},
             ci_level=data.get("ci_level"), n_boot=int(data.get("n_boot", 0)),
+            bootstrap_params=None if draws is None
+            else _frozen(np.array([[_nan(v) for v in row] for row in draws], float)),
             excluded_labels=tuple(data.get("excluded_labels", ())),
             n_censored=int(data.get("n_censored", 0)),
+            identified=bool(data.get("identified", True)),
+            identification=str(data.get("identification", "")),
+            at_bound=tuple(data.get("at_bound", ())), competing=data.get("competing"),
+            basin_gap=float(data.get("basin_gap", 0.01)),
+            min_points=int(data.get("min_points", 0)),
+            covariance=None if cov is None
+            else _frozen(np.array([[_nan(v) for v in row] for row in cov], float)),
+            bounds={p: (float(_nan(a)), float(_nan(b)))
+                    for p, (a, b) in data.get("bounds", {}).items()},
+            pivot={c: float(v) for c, v in data.get("pivot", {}).items()},
         )
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A forecast with its interval (:meth:`FitResult.predict` with ``interval=``).
+
+    ``value``/``low``/``high`` are ``y = -log pass@k`` (arrays); :attr:`pass_at_k` and
+    its interval follow (``low`` of ``y`` is ``high`` of pass@k).  ``method``:
+    ``"bootstrap"`` (percentiles over ``n_draws`` refits) or ``"delta"`` (sandwich
+    covariance).  ``oom_outside_data``: per covariate, orders of magnitude outside the
+    range the law was fitted on (0 inside it).
+    """
+
+    value: FloatArray
+    low: FloatArray
+    high: FloatArray
+    level: float
+    method: str
+    n_draws: int
+    oom_outside_data: dict[str, FloatArray]
+
+    @property
+    def pass_at_k(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """``(value, low, high)`` of pass@k = exp(-y)."""
+        return np.exp(-self.value), np.exp(-self.high), np.exp(-self.low)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -227,24 +415,3 @@ def _num(v: Any) -> float | None:
 
 def _nan(v: Any) -> float:
     return float("nan") if v is None else float(v)
-
-
-def _stderr(spec: LawSpec, theta: FloatArray, objective: Objective, r: FloatArray) -> dict[str, float]:
-    nan = {p: float("nan") for p in spec.param_names}
-    n, p = r.size, spec.n_params
-    if n <= p:
-        return nan
-    jac = objective.jacobian(theta.reshape(1, -1))[0]
-    sigma2 = float(np.sum(r * r)) / (n - p)
-    _, s, vt = np.linalg.svd(jac, full_matrices=False)
-    if s.size < p or not np.all(np.isfinite(s)) or s[-1] <= s[0] * 1e-10:
-        return nan
-    cov = (vt.T / (s * s)) @ vt * sigma2
-    se_internal = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    out = {}
-    is_log, _ = spec.internal_index()
-    for j, name in enumerate(spec.param_names):
-        se = se_internal[j]
-        with np.errstate(over="ignore", invalid="ignore"):
-            out[name] = float(np.exp(theta[j]) * se) if is_log[j] else float(se)
-    return out

@@ -15,7 +15,12 @@ from scipy.special import logsumexp
 
 from ..tables.checkpoints import checkpoint_name
 
-__all__ = ["GOLD_SUMMARY_COLUMNS", "gold_summary", "neg_log_mean_prob"]
+__all__ = ["GOLD_COVARIATES", "GOLD_SUMMARY_COLUMNS", "gold_statistic", "gold_summary",
+           "neg_log_mean_prob"]
+
+#: The gold law's covariate choices: ``-log GoldProb`` (the paper's), or the mean NLL of
+#: the gold references per token / per byte (need ``gold_tokens`` / ``gold_bytes``).
+GOLD_COVARIATES = ("neg_log_gold_prob", "nll_per_token", "nll_per_byte")
 
 GOLD_SUMMARY_COLUMNS = (
     "model", "revision", "task", "checkpoint", "num_problems", "neg_log_gold_prob",
@@ -23,12 +28,43 @@ GOLD_SUMMARY_COLUMNS = (
 )
 
 
-def neg_log_mean_prob(logprobs: npt.ArrayLike) -> float:
-    """``-log((1/P) * sum_i exp(logprobs_i))`` computed with logsumexp."""
+def neg_log_mean_prob(logprobs: npt.ArrayLike, weights: npt.ArrayLike | None = None) -> float:
+    """``-log((1/P) * sum_i exp(logprobs_i))`` computed with logsumexp.
+
+    With ``weights`` (e.g. how often a bootstrap resample drew each problem) the mean is
+    weighted: ``-log(sum_i w_i p_i / sum_i w_i)``.
+    """
     lp = np.asarray(logprobs, dtype=np.float64).reshape(-1)
     if lp.size == 0:
         return float("nan")
-    return float(-(logsumexp(lp) - np.log(lp.size)))
+    if weights is None:
+        return float(-(logsumexp(lp) - np.log(lp.size)))
+    w = np.asarray(weights, dtype=np.float64).reshape(-1)
+    total = float(w.sum())
+    if total <= 0:
+        return float("nan")
+    return float(-(logsumexp(lp, b=w) - np.log(total)))
+
+
+def gold_statistic(name: str, logprobs: npt.ArrayLike, tokens: npt.ArrayLike | None = None,
+                   nbytes: npt.ArrayLike | None = None,
+                   weights: npt.ArrayLike | None = None) -> float:
+    """One gold covariate (:data:`GOLD_COVARIATES`) of a set of gold references.
+
+    ``nll_per_token`` / ``nll_per_byte`` are total NLL over total tokens / bytes (NaN
+    without them); ``weights`` weight every problem (bootstrap resamples).
+    """
+    lp = np.asarray(logprobs, dtype=np.float64).reshape(-1)
+    if name == "neg_log_gold_prob":
+        return neg_log_mean_prob(lp, weights)
+    if name not in GOLD_COVARIATES:
+        raise ValueError(f"unknown gold covariate {name!r}; choose one of {GOLD_COVARIATES}")
+    size = tokens if name == "nll_per_token" else nbytes
+    if size is None:
+        return float("nan")
+    w = np.ones(lp.size) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
+    denom = float(w @ np.asarray(size, dtype=np.float64).reshape(-1))
+    return float(-(w @ lp) / denom) if denom > 0 else float("nan")
 
 
 def gold_summary(gold: pd.DataFrame) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ..analysis.backtest import BASELINES
 from ..errors import InputError
 from ..fit.laws import get_law
 from ._common import FitLike, censored_marker, fit_for, require_columns, span
@@ -44,13 +45,18 @@ def plot_backtest_errors(
     title: str | None = None,
 ) -> Figure:
     """Figure 5: relative error of the forecast of the target against ``C_max / C_target``,
-    one panel per law (shared y), one line per k.
+    one panel per law (shared y) and per baseline forecaster (``persistence``, ``trend``),
+    one line per k.
 
     ``rows``: :attr:`BacktestResult.rows` (``law, k, compute_ratio, relative_error,
-    converged``).  Caps whose fit did not converge are drawn as hollow markers;
-    ``threshold`` is drawn as a dotted line (None: not drawn).
+    converged``; with a ``target`` column, the rows of ``target``, default the first).
+    Caps whose fit did not converge are drawn as hollow markers; ``threshold`` is drawn
+    as a dotted line (None: not drawn).
     """
     require_columns(rows, _ROW_COLUMNS, "backtest error figure")
+    if "target" in rows.columns and rows["target"].nunique() > 1:
+        target = target if target is not None else str(rows["target"].iloc[0])
+        rows = rows[rows["target"] == target]
     laws = list(dict.fromkeys(rows["law"]))
     err = rows["relative_error"].to_numpy(np.float64)
     if not (np.isfinite(err) & (err > 0)).any():
@@ -86,7 +92,7 @@ def plot_backtest_errors(
             log_axis(ax, ("x",), numticks=4)
             log_axis(ax, ("y",))
             ax.set_ylim(bottom, top)
-            ax.set_title(get_law(law).label)
+            ax.set_title(f"{law} (baseline)" if law in BASELINES else get_law(law).label)
         fig.supxlabel(_RATIO_LABEL, fontsize=8.5)
         axes[0].set_ylabel("relative error of the forecast\n"
                            r"$|\hat y - y| / y$ at the target")
@@ -125,15 +131,19 @@ def plot_parameter_trajectories(
     title: str | None = None,
 ) -> Figure:
     """Figure 6: each law's fitted parameters against ``C_max / C_target``, one row per
-    law, one line per k; dashed lines at the full-fit values (all checkpoints).
+    law, one line per k; dashed lines at the full-fit values (all checkpoints).  With a
+    ``target`` column, the rows of the first target.
 
     ``rows``: :attr:`BacktestResult.rows` (one column per parameter of each law).
     Far-off estimates from tiny caps are clipped to ``clip_decades`` decades around the
     full-fit values (log axes) so the stable region stays readable.
     """
     require_columns(rows, ("law", "k", "compute_ratio", "converged"), "parameter trajectory figure")
+    if "target" in rows.columns and rows["target"].nunique() > 1:
+        rows = rows[rows["target"] == rows["target"].iloc[0]]
     present = list(dict.fromkeys(rows["law"]))
-    laws = [law for law in (laws or present) if law in present and get_law(law).per_k]
+    laws = [law for law in (laws or present)
+            if law in present and law not in BASELINES and get_law(law).per_k]
     if not laws:
         raise InputError(f"parameter trajectory figure: no law fitted per k in {present}")
     ks = sorted(int(k) for k in rows["k"].unique())

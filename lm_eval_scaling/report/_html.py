@@ -128,9 +128,10 @@ def _meta(results: ReportResults) -> list[tuple[str, str]]:
         ("excluded from fits", ", ".join(o.exclude) or "none"),
     ]
     if results.backtest is not None:
-        rows.append(("backtest target", (f"{results.backtest.target} (C = "
-                                        f"{format_number(results.backtest.target_compute)} "
-                                        "FLOP)")))
+        rows.append(("backtest targets", ", ".join(
+            f"{name} (C = {format_number(compute)} FLOP)"
+            for name, compute in (results.backtest.targets or
+                                  ((results.backtest.target, results.backtest.target_compute),)))))
     rows.append(("versions", (f"lm-eval-scaling {__version__}, numpy {np.__version__}, "
                              f"pandas {pd.__version__}, Python {platform.python_version()}")))
     return rows
@@ -145,7 +146,7 @@ def _fits(results: ReportResults) -> dict[str, Any] | None:
 
     o = results.options.fit
     uncertainty = (f"{o.ci:.0%} problem-bootstrap CI ({o.bootstrap} refits)" if o.bootstrap
-                   else "±1 asymptotic standard error where defined")
+                   else f"{o.ci:.0%} interval from the robust (sandwich) standard error")
     laws = []
     table = fit_parameter_table(results.fits)
     for law, by_law in table.groupby("law", sort=False):
@@ -154,23 +155,30 @@ def _fits(results: ReportResults) -> dict[str, Any] | None:
             first = grp.iloc[0]
             row: dict[str, Any] = {"k": "all" if k == -1 else int(k)}
             row.update({r.parameter: _parameter_cell(r) for r in grp.itertuples()})
-            row.update({"converged": bool(first["converged"]), "points": int(first["n_points"]),
+            row.update({"converged": bool(first["converged"]),
+                        "identified": bool(first["identified"]),
+                        "points": int(first["n_points"]),
                         "censored": int(first["n_censored"]),
-                        "R² (log)": float(first["r_squared"])})
+                        "R² (log)": float(first["r_squared"]),
+                        "not identified because": ("" if first["identified"]
+                                                   else first["identification"])})
             rows.append(row)
         spec = get_law(str(law))
+        pivots = [p for p in by_law["parameter"].unique() if p not in spec.param_names]
         laws.append({"name": law, "formula": spec.formula,
-                     "table": _table(pd.DataFrame(rows), raw=spec.param_names)})
+                     "table": _table(pd.DataFrame(rows), raw=[*spec.param_names, *pivots],
+                                     left=("not identified because",))})
     return {"uncertainty": uncertainty, "laws": laws}
 
 
 def _parameter_cell(row: Any) -> Markup:
-    """A parameter with its CI where bootstrapped, else ± its standard error where defined."""
-    if np.isfinite(row.ci_low):
-        return _with_interval(row.value, row.ci_low, row.ci_high)
-    if np.isfinite(row.stderr):
-        return _num(row.value) + Markup(" <span class='ci'>± {}</span>").format(_num(row.stderr))
-    return _num(row.value)
+    """A parameter as the one formatter shows it: value (or ``0 (at bound)``) with its
+    interval (one-sided at a bound; "interval undefined" where it is)."""
+    text = str(row.display)
+    value, _, interval = text.partition(" [")
+    if not interval:
+        return escape(value)
+    return escape(value) + Markup(" <span class='ci'>[{}</span>").format(interval)
 
 
 def _backtest(results: ReportResults) -> dict[str, Any] | None:
@@ -178,21 +186,27 @@ def _backtest(results: ReportResults) -> dict[str, Any] | None:
     if bt is None:
         return None
     s = bt.summary()
-    cols = ["law", "k", "n_caps", "max_horizon_oom", "error_horizon_oom", "stable_horizon_oom",
-            "closest_relative_error", "median_relative_error"]
-    return {"target": bt.target,
-            "table": _table(s[[c for c in cols if c in s.columns]], left=("law",))}
+    cols = ["target", "law", "k", "n_caps", "max_horizon_oom", "error_horizon_oom",
+            "stable_horizon_oom", "plateau_error", "closest_relative_error",
+            "persistence_plateau_error", "beats_persistence", "trend_plateau_error",
+            "beats_trend"]
+    targets = ", ".join(name for name, _ in bt.targets) or bt.target
+    return {"target": targets,
+            "table": _table(s[[c for c in cols if c in s.columns]], left=("target", "law"))}
 
 
 def _envelope(results: ReportResults) -> dict[str, Any] | None:
     tables = results.envelope_tables
     if tables is None:
         return None
+    from ..analysis.envelope_tables import ENVELOPE_CAVEAT
+
     summary = tables["summary"]
-    cols = ["k", "envelope_alpha", "compute_alpha", "envelope_C0", "compute_C0",
-            "params_tokens_converged", "compute_converged", "n_points"]
+    cols = ["k", "envelope_alpha", "compute_alpha", "alpha_comparable", "ratio_min",
+            "ratio_max", "median_abs_log10_ratio", "params_tokens_identified",
+            "compute_identified", "n_points"]
     return {"summary": _table(summary[[c for c in cols if c in summary.columns]]),
-            "budgets": _table(tables["budgets"])}
+            "budgets": _table(tables["budgets"]), "caveat": ENVELOPE_CAVEAT}
 
 
 def _passk(results: ReportResults) -> dict[str, Any]:

@@ -293,11 +293,11 @@ def compute_report(
 
             steps.set_postfix_str("fits")
             points = passk_points(counts, ladder, ks=list(ks), gold=gold, exclude=opts.exclude,
-                                  policy=fit_opts.policy, passk=passk)
+                                  passk=passk, **fit_opts.points_kwargs())
             if laws:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # non-convergence is reported in notes
-                    fits = tuple(fit_table(points, laws=laws, options=fit_opts, counts=counts,
+                    fits = tuple(fit_table(points, laws=laws, options=fit_opts, counts=counts, gold=gold,
                                            warn=False))
                 _note_fits(fits, laws, ks, notes)
         steps.update()
@@ -394,7 +394,8 @@ def _run_backtest(opts: ReportOptions, laws: Sequence[str], points: pd.DataFrame
     from ..analysis.backtest import backtest
 
     def run(run_laws: Sequence[str]) -> BacktestResult:
-        return backtest(points, laws=list(run_laws), target=opts.target, options=opts.fit,
+        return backtest(points, laws=list(run_laws), target=opts.target,
+                        options=opts.fit.with_(bootstrap=0),
                         fits=[f for f in fits if f.law in run_laws], progress=progress)
 
     try:

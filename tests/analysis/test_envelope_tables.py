@@ -65,3 +65,32 @@ def test_checkpoint_rows_satisfy_the_envelope_identities() -> None:
     assert (rows["effective_compute"] <= rows["compute"] * (1 + 1e-12)).all()
     np.testing.assert_allclose(env.loss_opt(rows["effective_compute"].to_numpy()),
                                env.loss(n, d), rtol=1e-9)
+
+
+def test_envelope_flags_extrapolation_and_misallocation() -> None:
+    """N* and D* are flagged by how far (orders of magnitude) they leave the ladder's N in
+    [1e7, 1e10] and D in [2e7, 1.28e12]; a ladder trained at 2-128 tokens/param around a
+    ~20 tokens/param ridge spans r of both signs; the envelope's alpha is only comparable
+    to the compute law's when the checkpoints sit near the ridge."""
+    counts, ladder = law_tables(n_samples=20_000, problems=40)
+    points = passk_points(counts, ladder, ks=[1])
+    fits = fit_table(points, laws=["params_tokens", "compute"])
+    t = envelope_tables(points, fits, budgets=[1e20, 1e26])
+    budgets = t["budgets"]
+    for row in budgets.itertuples():
+        want_n = max(np.log10(row.n_opt / 1e10), np.log10(1e7 / row.n_opt), 0.0)
+        want_d = max(np.log10(row.d_opt / (1e10 * 128)), np.log10(2e7 / row.d_opt), 0.0)
+        assert row.n_outside_data == pytest.approx(want_n, abs=1e-9)
+        assert row.d_outside_data == pytest.approx(want_d, abs=1e-9)
+    assert budgets.iloc[1]["n_outside_data"] + budgets.iloc[1]["d_outside_data"] > 0.5
+    s = t["summary"].iloc[0]
+    ratios = t["checkpoints"]["ratio"]
+    assert s["ratio_min"] == ratios.min() < 1 < ratios.max() == s["ratio_max"]
+    spread = float(np.median(np.abs(np.log10(ratios))))
+    assert s["median_abs_log10_ratio"] == pytest.approx(spread)
+    assert s["far_from_ridge"] == (spread > 0.5) and s["alpha_comparable"] == (spread <= 0.5)
+    # y* at a budget below which a measured checkpoint did better is flagged
+    y = points["neg_log_pass_at_k"]
+    for row in budgets.itertuples():
+        best = y[points["compute"] <= row.budget].min() if (points["compute"] <= row.budget).any() else np.inf
+        assert row.worse_than_measured == bool(row.y_opt > best)

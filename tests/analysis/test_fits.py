@@ -9,6 +9,7 @@ Pythia data.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -130,6 +131,48 @@ def test_pythia_join_without_revision_and_gold(pythia) -> None:
     assert np.isfinite(row["neg_log_gold_prob"]) and row["neg_log_gold_prob"] > 0
 
 
+def test_pythia_gold_covariate_uses_the_sampled_problems(pythia) -> None:
+    """The gold covariate averages over the problems pass@k averages over (128 here, of the
+    1319 in the gold table); on them the gold law fits better (R^2 0.81 -> 0.90 at k=1)."""
+    counts, ladder, gold = pythia
+    r2 = {}
+    for name, n_problems in (("same", 128), ("all", 1319)):
+        points = passk_points(counts, ladder, ks=[1], gold=gold, exclude=["*_2M"],
+                              gold_problems=name)
+        has = points["gold"].notna()
+        assert has.sum() == 9 and set(points.loc[has, "gold_num_problems"]) == {n_problems}
+        (fit,) = fit_table(points, laws=["gold"])
+        r2[name] = fit.r_squared
+    assert r2["same"] >= 0.88 and r2["all"] < 0.85
+
+
+def test_gold_bootstrap_resamples_the_covariate_too() -> None:
+    """With pass@1 = the gold probability of every problem, a bootstrap that resampled only
+    pass@k would scatter kappa (CI width ~0.09 here); resampling both sides with the same
+    problems keeps every replicate on the law (y = gold: xi0 -> 0, K0 = kappa = 1)."""
+    rng = np.random.default_rng(5)
+    n_problems, n = 60, 400_000
+    base = rng.uniform(-4.0, -0.5, n_problems)
+    counts, gold, ladder = [], [], []
+    for i, shift in enumerate(np.linspace(0.0, 2.5, 8)):
+        lp = base - shift
+        counts.append(pd.DataFrame({"model": f"m{i}", "problem_id": np.arange(n_problems),
+                                    "num_samples": n, "num_correct": np.round(n * np.exp(lp))}))
+        gold.append(pd.DataFrame({"model": f"m{i}", "problem_id": np.arange(n_problems),
+                                  "gold_logprob": lp}))
+        ladder.append({"model": f"m{i}", "parameters": 1e8 * (i + 1), "tokens": 1e10})
+    counts_t = read_counts(pd.concat(counts, ignore_index=True))
+    gold_t = read_gold(pd.concat(gold, ignore_index=True))
+    points = passk_points(counts_t, load_ladder(pd.DataFrame(ladder)), ks=[1], gold=gold_t)
+    (fit,) = fit_table(points, laws=["gold"], options=FitOptions(bootstrap=40),
+                       counts=counts_t, gold=gold_t)
+    assert fit.params["kappa"] == pytest.approx(1.0, abs=0.01)
+    lo, hi = fit.ci["kappa"]
+    assert hi - lo < 1e-3 and lo - 1e-4 <= 1.0 <= hi + 1e-4
+    with pytest.raises(InputError, match="gold table"):
+        fit_table(points, laws=["gold"], options=FitOptions(bootstrap=4), counts=counts_t)
+
+
 def test_pythia_compute_law_follows_the_paper(pythia) -> None:
     """alpha(k) rises with k from ~0.1 to 0.3-0.4; E0(k) falls (step-1 checkpoints left out)."""
     counts, ladder, _ = pythia
@@ -178,3 +221,27 @@ def test_cli_fit_writes_json_and_prints_table(tmp_path: Path, capsys) -> None:
     assert "alpha=" in text
     assert main(["fit", str(cpath), "--ladder", str(lpath), "--law", "gold"]) == 2
     assert "gold" in capsys.readouterr().err
+
+
+def test_direct_laws_normalise_against_chance_and_drop_points_near_it() -> None:
+    """pass@1 = chance + (1 - chance) exp(-A C^-alpha) with chance 0.25 (a 4-way multiple
+    choice): the direct law recovers A and alpha from the normalised accuracy; points with
+    pass@1 within 5% of chance (<= 0.2625) are left out; the E0 laws ignore the chance."""
+    A, alpha, chance = 2.0e3, 0.2, 0.25
+    rows, ladder = [], []
+    for i, C in enumerate(np.geomspace(1e12, 1e22, 10)):
+        p = chance + (1 - chance) * np.exp(-A * C ** -alpha)
+        rows.append({"model": f"m{i}", "problem_id": 0, "num_samples": 10**9,
+                     "num_correct": round(p * 10**9)})
+        ladder.append({"model": f"m{i}", "parameters": math.sqrt(C / 120), "tokens": math.sqrt(C * 20 / 6)})
+    points = passk_points(read_counts(pd.DataFrame(rows)), load_ladder(pd.DataFrame(ladder)), ks=[1])
+    options = FitOptions(chance_level=chance)
+    (fit,) = fit_table(points, laws=["direct_compute"], options=options)
+    near = points["pass_at_k"] <= 1.05 * chance
+    assert near.sum() >= 1 and fit.n_points == 10 - near.sum()
+    assert fit.params["A"] == pytest.approx(A, rel=1e-3)
+    assert fit.params["alpha"] == pytest.approx(alpha, rel=1e-3)
+    (raw,) = fit_table(points, laws=["direct_compute"])  # chance 0: the raw pass@1
+    assert raw.n_points == 10 and abs(raw.params["alpha"] - alpha) > 0.01
+    (e0,) = fit_table(points, laws=["compute"], options=options)
+    assert e0.n_points == 10

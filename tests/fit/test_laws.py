@@ -102,7 +102,7 @@ def test_a_registered_law_reaches_fits_backtest_and_figures(toy_law: LawSpec) ->
     assert [(f.law, f.k) for f in fits] == [("compute", 1), ("compute", 4),
                                             ("toy_tokens", 1), ("toy_tokens", 4)]
     bt = backtest(points, laws=["compute", "toy_tokens"], options=FitOptions(n_jobs=1), fits=fits)
-    assert set(bt.rows["law"]) == {"compute", "toy_tokens"}
+    assert set(bt.rows["law"]) == {"compute", "toy_tokens", "persistence", "trend"}
     assert {"D0", "gamma"} <= set(bt.rows.columns)
     assert {(f.law, f.k) for f in bt.full_fits} == {(f.law, f.k) for f in fits}
 

@@ -276,7 +276,7 @@ def test_gold_missing_for_the_target_skips_only_the_gold_backtest() -> None:
     results = compute_report(inputs, ReportOptions(ks=(1,), n_boot=0))
     assert {f.law for f in results.fits} == {"compute", "params_tokens", "gold"}
     assert results.backtest is not None
-    assert set(results.backtest.rows["law"]) == {"compute", "params_tokens"}
+    assert set(results.backtest.rows["law"]) == {"compute", "params_tokens", "persistence", "trend"}
     assert any(n.startswith("The gold law is not backtested") for n in results.notes)
 
 

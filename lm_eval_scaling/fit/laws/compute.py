@@ -12,6 +12,7 @@ LAW = LawSpec(
     log_params=("E0", "C0"),
     irreducible="E0",
     exponents=("alpha",),
+    prefactors=("C0",),
     label="compute",
     tex=r"y = E_0 + C_0\,C^{-\alpha}",
     param_tex={"E0": r"$E_0$", "C0": r"$C_0$", "alpha": r"$\alpha$"},

@@ -11,6 +11,8 @@ LAW = LawSpec(
     design=lambda lc: stack(lc, 2, [{0: 1.0, 1: -lc["C"]}]),
     log_params=("A",),
     exponents=("alpha",),
+    prefactors=("A",),
+    chance_normalised=True,
     label="direct compute",
     tex=r"y = A\,C^{-\alpha}",
     param_tex={"A": r"$A$", "alpha": r"$\alpha$"},

@@ -11,6 +11,8 @@ LAW = LawSpec(
     design=lambda lc: stack(lc, 4, [{0: 1.0, 1: -lc["N"]}, {2: 1.0, 3: -lc["D"]}]),
     log_params=("A", "B"),
     exponents=("alpha", "beta"),
+    prefactors=("A", "B"),
+    chance_normalised=True,
     label="direct params+tokens",
     tex=r"y = A N^{-\alpha} + B D^{-\beta}",
     param_tex={"A": r"$A$", "alpha": r"$\alpha$", "B": r"$B$", "beta": r"$\beta$"},

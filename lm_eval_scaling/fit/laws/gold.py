@@ -13,6 +13,7 @@ LAW = LawSpec(
     log_params=("xi0", "K0"),
     irreducible="xi0",
     exponents=("kappa",),
+    prefactors=("K0",),
     label="gold",
     tex=r"y = \xi_0 + K_0\,[-\log \mathrm{GoldProb}]^{\kappa}",
     param_tex={"xi0": r"$\xi_0$", "K0": r"$K_0$", "kappa": r"$\kappa$"},

@@ -12,6 +12,7 @@ LAW = LawSpec(
     log_params=("E0", "N0", "D0"),
     irreducible="E0",
     exponents=("beta", "gamma"),
+    prefactors=("N0", "D0"),
     label="params+tokens",
     tex=r"y = E_0 + N_0 N^{-\beta} + D_0 D^{-\gamma}",
     param_tex={"E0": r"$E_0$", "N0": r"$N_0$", "beta": r"$\beta$", "D0": r"$D_0$",

@@ -45,6 +45,12 @@ class LawSpec:
     (drawn on a linear axis).  ``label`` is the short display name (``params+tokens``),
     ``tex`` the formula in matplotlib mathtext and ``param_tex`` each parameter's symbol.
     ``backtestable``: the backtest forecasts a held-out checkpoint with it.
+    ``prefactors``: the prefactor of every reducible term, in the design's term order
+    (after the irreducible term, where there is one).  ``signed``: exponents that may
+    take either sign (fits bound every other exponent below by 0).  ``chance_normalised``:
+    the law models ``-log Q`` of pass@k normalised against the task's chance level,
+    ``Q = (pass@k - chance) / (1 - chance)``, without the points within 5% of chance (the
+    direct laws of arXiv 2512.08894).
     ``design`` builds the design tensor from the logs of the covariates (module doc).
     """
 
@@ -60,6 +66,9 @@ class LawSpec:
     tex: str = ""
     param_tex: Mapping[str, str] = field(default_factory=dict)
     backtestable: bool = True
+    prefactors: tuple[str, ...] = ()
+    signed: tuple[str, ...] = ()
+    chance_normalised: bool = False
 
     def __post_init__(self) -> None:
         where = f"law {self.name!r}"
@@ -72,7 +81,7 @@ class LawSpec:
         if not self.covariates or bad:
             raise InputError(f"{where}: field 'covariates' must be among {COVARIATE_NAMES}, "
                              f"got {self.covariates!r}")
-        for name in ("log_params", "exponents"):
+        for name in ("log_params", "exponents", "prefactors", "signed"):
             unknown = [p for p in getattr(self, name) if p not in self.param_names]
             if unknown:
                 raise InputError(f"{where}: field {name!r} names unknown parameter(s) {unknown}")
@@ -141,6 +150,21 @@ class LawSpec:
             else:
                 out[j] = v
         return out
+
+    def pivot_prefactors(self, theta: npt.ArrayLike,
+                         pivot: Mapping[str, float]) -> dict[str, float]:
+        """Each reducible term's value at the covariates ``pivot`` (e.g. the data's median),
+        named ``<prefactor>_pivot``: ``C0_pivot = C0 * C_p^-alpha`` for the compute law.
+        Unlike the raw prefactors (quoted at C = 1, far below any data) these are nearly
+        uncorrelated with the exponents, so they are the ones to compare across fits."""
+        th = np.asarray(theta, dtype=np.float64).reshape(-1)
+        logs = {c: np.log(np.atleast_1d(np.asarray(pivot[c], dtype=np.float64)))
+                for c in self.covariates}
+        z = np.einsum("tnp,p->tn", self.design(logs), th)[:, 0]
+        reducible = z[1:] if self.irreducible is not None else z
+        with np.errstate(over="ignore"):
+            return {f"{name}_pivot": float(np.exp(v))
+                    for name, v in zip(self.prefactors, reducible)}
 
     def to_natural(self, theta: npt.ArrayLike) -> dict[str, float]:
         """Internal vector -> ``{name: value}``."""
