@@ -73,7 +73,7 @@ class FitOptions:
             _bad("loss", self.loss, "'huber' or 'squared'")
         if not (_is_number(self.delta) and np.isfinite(self.delta) and self.delta > 0):
             _bad("delta", self.delta, "a finite number > 0")
-        if not (self.grid in ("auto", "full") or (_is_int(self.grid) and self.grid >= 1)):
+        if not (self.grid in ("auto", "full") or (_is_int(self.grid) and int(self.grid) >= 1)):
             _bad("grid", self.grid, "'auto', 'full' or a number of starts >= 1")
         from ..passk.benchmark import SHORT_PROBLEM_POLICIES  # not imported by --help
 
@@ -116,11 +116,16 @@ class FitOptions:
         """Keyword arguments of :func:`lm_eval_scaling.fit.fit_law` for one law: loss,
         delta, grid and the bounds on that law's parameters."""
         spec = law if isinstance(law, LawSpec) else get_law(law)
-        bounds = {p: b for p, b in self.bounds if p in spec.param_names}
+        bounds = {p: b for p, b in _pairs(self.bounds) if p in spec.param_names}
         return {"loss": self.loss, "delta": self.delta, "grid": self.grid,
                 "bounds": bounds or None, "nonnegative_exponents": self.nonnegative_exponents,
                 "min_points": spec.n_params + self.min_extra_points,
                 "basin_gap": self.basin_gap}
+
+
+def _pairs(bounds: Any) -> tuple[tuple[str, tuple[float | None, float | None]], ...]:
+    """The stored ``(parameter, (low, high))`` pairs (a mapping before validation)."""
+    return tuple(bounds.items()) if isinstance(bounds, Mapping) else tuple(bounds)
 
 
 def _bad(name: str, value: Any, expected: str) -> None:
