@@ -31,7 +31,10 @@ def test_options_are_frozen_hashable_picklable_and_give_each_law_its_bounds() ->
                                       bounds={"alpha": (None, 1), "E0": (0, 1.5)}))
     assert pickle.loads(pickle.dumps(o)) == o  # sent to worker processes
     assert o.law_kwargs("compute") == {"loss": "squared", "delta": 1e-3, "grid": 20,
-                                       "bounds": {"E0": (0.0, 1.5), "alpha": (None, 1.0)}}
+                                       "bounds": {"E0": (0.0, 1.5), "alpha": (None, 1.0)},
+                                       "nonnegative_exponents": True, "min_points": 5,
+                                       "basin_gap": 0.01}
+    assert o.with_(min_extra_points=0).law_kwargs("gold")["min_points"] == 3
     assert o.law_kwargs("gold")["bounds"] is None  # xi0, K0, kappa: none bounded
     assert o.with_(seed=4).seed == 4 and o.seed == 0
 
