@@ -116,7 +116,7 @@ def main() -> None:
     print(worst.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
     if args.expected:
-        print(f"\nexpected thinning (fit to the exact distribution of the thinned counts, no draw noise):")
+        print("\nexpected thinning (fit to the exact distribution of the thinned counts, no draw noise):")
         cs = np.arange(m + 1)
         errs: dict[str, list[float]] = {kind: [] for kind in MODEL_KINDS}
         for name, (n, c) in chosen.items():

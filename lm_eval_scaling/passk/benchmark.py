@@ -66,7 +66,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ShortProblemPolicy = Literal["drop_problems", "drop_k", "error"]
-SHORT_PROBLEMSHORT_PROBLEM_POLICIES: Final = ("drop_problems", "drop_k", "error")
+SHORT_PROBLEM_POLICIES: Final = ("drop_problems", "drop_k", "error")
 Estimator = Literal["unbiased", "beta_binomial"]
 ESTIMATORS: Final = ("unbiased", "beta_binomial")
 _MODEL_CHOICES: Final = ("auto", "beta_binomial", "zero_inflated", "mixture")
