@@ -41,7 +41,7 @@ import logging
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -50,6 +50,9 @@ import pandas as pd
 from ..errors import InputError
 from ..tables.checkpoints import checkpoint_name
 from .estimator import pass_at_k
+
+if TYPE_CHECKING:
+    from .model import SuccessModel
 
 __all__ = [
     "ESTIMATORS",
@@ -61,6 +64,7 @@ __all__ = [
     "bootstrap_weights",
     "neg_log",
     "passk_table",
+    "resampled_pass_at_k",
 ]
 
 log = logging.getLogger(__name__)
@@ -225,17 +229,13 @@ def benchmark_pass_at_k(
     if estimator == "beta_binomial" and n.size > 0 and (ks > n.min()).any():
         return _model_pass_at_k(n, c, ks, ci=ci, n_boot=n_boot, seed=seed, model=model,
                                 hierarchical=hierarchical, boot_on=boot_on)
-    filled, valid, mean, used, excluded = _unbiased_point(n, c, ks, policy)
+    _, _, mean, used, excluded = _unbiased_point(n, c, ks, policy)
     low = np.full(ks.shape, np.nan)
     high = np.full(ks.shape, np.nan)
     if boot_on:
         assert ci is not None
         weights = bootstrap_weights(n.size, n_boot, seed)
-        if hierarchical:
-            boot = _hierarchical_unbiased(n, c, ks, weights, seed)
-        else:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                boot = (weights @ filled) / (weights @ valid)
+        boot = resampled_pass_at_k(n, c, ks, weights, seed=seed, hierarchical=hierarchical)
         ok = used > 0
         if ok.any():
             low[ok], high[ok] = _quantiles(boot[:, ok], ci)
@@ -244,12 +244,52 @@ def benchmark_pass_at_k(
                             source=("unbiased",) * ks.size)
 
 
+def resampled_pass_at_k(
+    num_samples: npt.ArrayLike,
+    num_correct: npt.ArrayLike,
+    k: Sequence[int] | npt.ArrayLike,
+    weights: npt.NDArray[np.float64],
+    *,
+    seed: int | np.random.SeedSequence = 0,
+    estimator: Estimator = "unbiased",
+    model: str = "auto",
+    hierarchical: bool = False,
+    fitted: SuccessModel | None = None,
+) -> npt.NDArray[np.float64]:
+    """Benchmark pass@k of each resample, shape ``(B, K)``: the core of every bootstrap.
+
+    ``weights`` (B, P) are problem multiplicities (:func:`bootstrap_weights`, or columns of
+    a joint resample over a larger problem set).  ``hierarchical`` redraws each resample's
+    correct counts from Binomial(n, c / n) (stream 1 of ``seed``).  With
+    ``estimator="beta_binomial"`` each resample refits the model (kind of ``fitted``, or
+    chosen once on the full data) and fills problems with ``k > n``; with ``"unbiased"``
+    such problems are left out of their resample's mean (NaN where none is left).
+    """
+    n = np.asarray(num_samples, dtype=np.int64).reshape(-1)
+    c = np.asarray(num_correct, dtype=np.int64).reshape(-1)
+    ks = np.atleast_1d(np.asarray(k, dtype=np.int64))
+    redrawn = _redraw_correct(n, c, weights.shape[0], seed) if hierarchical else None
+    if estimator == "beta_binomial" and (ks > n.min()).any() and c.sum() > 0:
+        from .model import bootstrap_pass_at_k, fit_success_model, select_model
+
+        if fitted is None:
+            kind = select_model(n, c)[0] if model == "auto" else model
+            fitted = fit_success_model(n, c, kind)  # type: ignore[arg-type]
+        return bootstrap_pass_at_k(fitted, n, c, ks, weights, redrawn)
+    if redrawn is None:
+        per = pass_at_k(n, c, ks)
+        valid = ~np.isnan(per)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out: npt.NDArray[np.float64] = (weights @ np.where(valid, per, 0.0)) / (weights @ valid)
+        return out
+    return _hierarchical_unbiased(n, ks, weights, redrawn)
+
+
 def _hierarchical_unbiased(
-    n: npt.NDArray[np.int64], c: npt.NDArray[np.int64], ks: npt.NDArray[np.int64],
-    weights: npt.NDArray[np.float64], seed: int | np.random.SeedSequence,
+    n: npt.NDArray[np.int64], ks: npt.NDArray[np.int64], weights: npt.NDArray[np.float64],
+    redrawn: npt.NDArray[np.int64],
 ) -> npt.NDArray[np.float64]:
     """Bootstrap means with each resample's c redrawn given n (cost: one estimator call per resample)."""
-    redrawn = _redraw_correct(n, c, weights.shape[0], seed)
     boot = np.empty((weights.shape[0], ks.size))
     for b in range(weights.shape[0]):
         per = pass_at_k(n, redrawn[b], ks)
@@ -264,7 +304,7 @@ def _model_pass_at_k(
     ci: float | None, n_boot: int, seed: int | np.random.SeedSequence, model: str,
     hierarchical: bool, boot_on: bool,
 ) -> BenchmarkPassAtK:
-    from .model import bootstrap_pass_at_k, fill_pass_at_k, fit_success_model, select_model
+    from .model import fill_pass_at_k, fit_success_model, select_model
 
     P = n.size
     low = np.full(ks.shape, np.nan)
@@ -287,8 +327,8 @@ def _model_pass_at_k(
     if boot_on:
         assert ci is not None
         weights = bootstrap_weights(P, n_boot, seed)
-        redrawn = _redraw_correct(n, c, n_boot, seed) if hierarchical else None
-        boot = bootstrap_pass_at_k(fitted, n, c, ks, weights, redrawn)
+        boot = resampled_pass_at_k(n, c, ks, weights, seed=seed, estimator="beta_binomial",
+                                   hierarchical=hierarchical, fitted=fitted)
         low, high = _quantiles(boot, ci)
     short = ks > n.min()
     return BenchmarkPassAtK(k=ks, pass_at_k=mean, ci_low=low, ci_high=high,
