@@ -1,0 +1,117 @@
+"""Benchmark: samples the planner saves at equal error against uniform sampling.
+
+On the Pythia GSM8K counts (``--counts``), for every checkpoint whose every problem has
+``n >= --min-n`` samples: start from 128 samples per problem (drawn without replacement
+from the real samples: hypergeometric thinning), then spend an extra budget of ``u``
+samples per problem on average
+
+* uniformly: ``u`` more samples for every problem, or
+* with the planner: ``lm_eval_scaling.analysis.plan.allocate_samples`` in ``--rounds``
+  rounds, re-planned from the counts after each round (PassUntil-style),
+
+each extra sample again drawn without replacement from the problem's remaining real
+samples.  pass@k at ``--k`` is then estimated with ``estimator="beta_binomial"`` (unbiased
+where a problem has ``n >= k``) and compared with the full-data unbiased value: relative
+error in ``-log pass@k``, median over checkpoints and ``--draws`` draws.  The uniform
+budget that gives the planner's error is interpolated (log-log) from the uniform curve;
+the saving is ``1 - planner budget / that uniform budget``.
+
+    python benchmarks/plan_budget.py --counts PATH/TO/pythia_gsm8k/counts.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from lm_eval_scaling.analysis.plan import allocate_samples
+from lm_eval_scaling.passk.benchmark import benchmark_pass_at_k
+from lm_eval_scaling.passk.estimator import pass_at_k
+from lm_eval_scaling.passk.model import thin_counts
+from lm_eval_scaling.tables.schema import read_counts
+
+
+def more_samples(n, c, m, x, extra, rng):
+    """Counts after drawing ``extra`` more of the samples not drawn yet (without replacement)."""
+    take = np.minimum(extra, n - m)
+    return m + take, x + rng.hypergeometric(c - x, (n - c) - (m - x), take)
+
+
+def rel_err(est: float, truth: float) -> float:
+    return float("inf") if not est > 0 else abs(np.log(est) - np.log(truth)) / -np.log(truth)
+
+
+def estimate(m, x, k) -> float:
+    res = benchmark_pass_at_k(m, x, [k], ci=None, estimator="beta_binomial", model="beta_binomial")
+    return float(res.pass_at_k[0])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--counts", required=True)
+    ap.add_argument("--k", type=int, default=1000)
+    ap.add_argument("--start", type=int, default=128, help="samples per problem to start from")
+    ap.add_argument("--min-n", type=int, default=10_000)
+    ap.add_argument("--budgets", default="128,384,896,1920,3968",
+                    help="extra samples per problem on average")
+    ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--chunk", type=int, default=32)
+    ap.add_argument("--draws", type=int, default=3)
+    args = ap.parse_args()
+    K, budgets = args.k, [int(b) for b in args.budgets.split(",")]
+
+    counts = read_counts(args.counts)
+    ckpts = {}
+    for name, g in counts.sort_values(["model", "problem_id"]).groupby("model"):
+        n, c = g["num_samples"].to_numpy(), g["num_correct"].to_numpy()
+        if n.min() >= args.min_n and c.sum() > 0:
+            ckpts[name] = (n, c, float(pass_at_k(n, c, K).mean()))
+    print(f"{len(ckpts)} checkpoints with every problem n >= {args.min_n}; start {args.start} "
+          f"samples per problem; pass@{K}; {args.draws} draws; planner in {args.rounds} rounds")
+
+    t0 = time.perf_counter()
+    errs = {("uniform", u): [] for u in budgets} | {("planner", u): [] for u in budgets}
+    spent = {u: [] for u in budgets}
+    for draw in range(args.draws):
+        for name, (n, c, truth) in ckpts.items():
+            P = n.size
+            for u in budgets:
+                rng = np.random.default_rng([draw, u, len(name)])
+                m0, x0 = thin_counts(n, c, args.start, rng)
+                m, x = more_samples(n, c, m0, x0, np.full(P, u), rng)
+                errs[("uniform", u)].append(rel_err(estimate(m, x, K), truth))
+                m, x = m0, x0
+                total = 0
+                for r in range(args.rounds):
+                    left = u * P - total
+                    step = left // (args.rounds - r)
+                    alloc = allocate_samples(m, x, K, step, chunk=args.chunk, cap=n)
+                    m, x = more_samples(n, c, m, x, alloc.n_more, rng)
+                    total += alloc.spent
+                spent[u].append(total / P)
+                errs[("planner", u)].append(rel_err(estimate(m, x, K), truth))
+    print(f"({time.perf_counter() - t0:.0f} s)\n")
+
+    med = {key: float(np.median(v)) for key, v in errs.items()}
+    uni_b = np.array(budgets, dtype=float)
+    uni_e = np.array([med[("uniform", u)] for u in budgets])
+    print(f"{'extra/problem':>13} {'uniform err':>12} {'planner err':>12} {'planner spent':>14} "
+          f"{'uniform for same err':>21} {'saving':>7}")
+    for u in budgets:
+        e = med[("planner", u)]
+        used = float(np.mean(spent[u]))
+        # uniform error falls with budget: interpolate log budget against log error
+        order = np.argsort(uni_e)
+        if uni_e.min() <= e <= uni_e.max():
+            equiv = float(np.exp(np.interp(np.log(e), np.log(uni_e[order]), np.log(uni_b[order]))))
+            saving = f"{1 - used / equiv:6.0%}"
+            equiv_s = f"{equiv:21.0f}"
+        else:
+            equiv_s, saving = f"{'outside the curve':>21}", "   -"
+        print(f"{u:13d} {med[('uniform', u)]:12.1%} {e:12.1%} {used:14.0f} {equiv_s} {saving:>7}")
+
+
+if __name__ == "__main__":
+    main()
