@@ -53,12 +53,13 @@ def main() -> None:
     ap.add_argument("--counts", required=True)
     ap.add_argument("--k", type=int, default=1000)
     ap.add_argument("--start", type=int, default=128, help="samples per problem to start from")
-    ap.add_argument("--min-n", type=int, default=10_000)
-    ap.add_argument("--budgets", default="128,384,896,1920,3968",
+    ap.add_argument("--min-n", type=int, default=4096)
+    ap.add_argument("--budgets", default="384,896,1920,3968",
                     help="extra samples per problem on average")
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--chunk", type=int, default=32)
     ap.add_argument("--draws", type=int, default=3)
+    ap.add_argument("--priority", default="fewest", choices=["fewest", "width"])
     args = ap.parse_args()
     K, budgets = args.k, [int(b) for b in args.budgets.split(",")]
 
@@ -87,13 +88,15 @@ def main() -> None:
                 for r in range(args.rounds):
                     left = u * P - total
                     step = left // (args.rounds - r)
-                    alloc = allocate_samples(m, x, K, step, chunk=args.chunk, cap=n)
+                    alloc = allocate_samples(m, x, K, step, chunk=args.chunk, cap=n,
+                                             priority=args.priority)
                     m, x = more_samples(n, c, m, x, alloc.n_more, rng)
                     total += alloc.spent
                 spent[u].append(total / P)
                 errs[("planner", u)].append(rel_err(estimate(m, x, K), truth))
     print(f"({time.perf_counter() - t0:.0f} s)\n")
 
+    unresolved = {key: int(np.isinf(v).sum()) for key, v in errs.items()}
     med = {key: float(np.median(v)) for key, v in errs.items()}
     uni_b = np.array(budgets, dtype=float)
     uni_e = np.array([med[("uniform", u)] for u in budgets])
@@ -110,7 +113,10 @@ def main() -> None:
             equiv_s = f"{equiv:21.0f}"
         else:
             equiv_s, saving = f"{'outside the curve':>21}", "   -"
-        print(f"{u:13d} {med[('uniform', u)]:12.1%} {e:12.1%} {used:14.0f} {equiv_s} {saving:>7}")
+        print(f"{u:13d} {med[('uniform', u)]:12.1%} {e:12.1%} {used:14.0f} {equiv_s} {saving:>7}"
+              f"   no success: {unresolved[('uniform', u)]} / {unresolved[('planner', u)]}")
+    print("\n(error: median relative error in -log pass@k; 'no success' counts checkpoint-draws "
+          "without any success (uniform / planner), whose error counts as infinite)")
 
 
 if __name__ == "__main__":

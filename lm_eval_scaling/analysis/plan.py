@@ -9,10 +9,12 @@ benchmark mean.  Unresolved problems include those never solved so far whose upp
 still allows a sizeable pass@k (PassUntil: keep sampling them), and those solved only
 rarely.
 
-:func:`allocate_samples` spends a budget a ``chunk`` at a time on the unresolved problems
-with the widest intervals (the problem's current success rate projected forward; ties to
-the problem with fewer samples), and never on resolved problems: the widest intervals
-dominate the variance of the benchmark mean, ``sum_i (width_i / 2z)^2 / P^2``.  :func:`samples_needed` says how many samples per problem
+:func:`allocate_samples` spends a budget a ``chunk`` at a time on the unresolved problems,
+never on resolved ones: first on those with fewer than ``k`` samples (so that every
+unresolved problem gets an unbiased pass@k, without the model), then on those with the
+widest intervals (the problem's current success rate projected forward; ties to the
+problem with fewer samples), since the widest intervals dominate the variance of the
+benchmark mean, ``sum_i (width_i / 2z)^2 / P^2``.  :func:`samples_needed` says how many samples per problem
 (uniform) and how many in all (allocated) bring the interval of benchmark pass@k -- the
 sampling noise of the problems at hand, ``2 z sqrt(sum var_i) / P`` -- under a target
 width.  :func:`samples_rounds` turns an allocation into lm_eval ``--samples`` selections.
@@ -90,8 +92,13 @@ def allocate_samples(
     ci: float = 0.95,
     cap: npt.ArrayLike | None = None,
     stop_width: float | None = None,
+    priority: str = "fewest",
 ) -> Allocation:
     """Spend ``budget`` samples (in multiples of ``chunk``) on the unresolved problems.
+
+    ``priority``: ``"fewest"`` (PassUntil) gives each chunk to the unresolved problems with
+    the fewest samples (ties: the widest interval), so unresolved problems advance together;
+    ``"width"`` to the widest intervals, problems with fewer than ``k`` samples first.
 
     ``cap``: most samples a problem may have in all (scalar or per problem).  ``stop_width``:
     stop early once the projected benchmark interval is that narrow.  The allocation sums to
@@ -110,6 +117,8 @@ def allocate_samples(
     before = _bench_width(widths)
     var = widths ** 2
     chunks = budget // chunk
+    if priority not in ("fewest", "width"):
+        raise InputError(f"priority must be 'fewest' or 'width', got {priority!r}")
     while chunks > 0:
         if stop_width is not None and np.sqrt(var.sum()) / n.size <= stop_width:
             break
@@ -118,7 +127,11 @@ def allocate_samples(
         if cand.size == 0:
             break
         take = min(chunks, max(1, cand.size // 4))
-        pick = cand[np.lexsort((n[cand] + more[cand], -widths[cand]))[:take]]
+        total = n[cand] + more[cand]
+        if priority == "fewest":
+            pick = cand[np.lexsort((-widths[cand], total))[:take]]
+        else:
+            pick = cand[np.lexsort((total, -widths[cand], total >= k))[:take]]
         more[pick] += chunk
         chunks -= take
         total = n[pick] + more[pick]

@@ -296,12 +296,13 @@ def held_out_log_likelihood(
     n, c = _as_counts(num_samples, num_correct)
     folds = max(2, min(folds, n.size))
     fold = np.random.default_rng(seed).permutation(n.size) % folds
+    start = fit_success_model(n, c, kind).theta  # each fold's fit starts from the full fit
     total = 0.0
     for f in range(folds):
         test = fold == f
         if test.all():
             continue
-        model = fit_success_model(n[~test], c[~test], kind)
+        model = fit_success_model(n[~test], c[~test], kind, start=start)
         total += float(_log_lik_terms(kind, model.theta, n[test], c[test]).sum())
     return total
 

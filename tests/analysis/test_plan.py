@@ -48,8 +48,11 @@ def test_allocation_spends_the_budget_on_unresolved_problems() -> None:
         assert (alloc.n_more[:3] == 0).all() and alloc.resolved[:3].all()
         assert (alloc.n_more[3:] > 0).all()
         assert alloc.width_after < alloc.width_before
+    # PassUntil: the unresolved problems advance together (within one chunk)
+    alloc = allocate_samples(n, c, 100, 16 * 5 * 7, chunk=16)
+    assert alloc.n_more[3:].max() - alloc.n_more[3:].min() <= 16 and alloc.n_more[3:].min() >= 96
     # widest first: one chunk goes to a widest problem (never solved: 4, 5, 7)
-    alloc = allocate_samples(n, c, 100, 16, chunk=16)
+    alloc = allocate_samples(n, c, 100, 16, chunk=16, priority="width")
     assert alloc.n_more.tolist() == [0, 0, 0, 0, 16, 0, 0, 0]
     assert np.argmax(problem_widths(n, c, 100)) == 4
 
