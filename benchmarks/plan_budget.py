@@ -74,6 +74,7 @@ def main() -> None:
 
     t0 = time.perf_counter()
     errs = {("uniform", u): [] for u in budgets} | {("planner", u): [] for u in budgets}
+    abs_errs = {key: [] for key in errs}
     spent = {u: [] for u in budgets}
     for draw in range(args.draws):
         for name, (n, c, truth) in ckpts.items():
@@ -82,7 +83,9 @@ def main() -> None:
                 rng = np.random.default_rng([draw, u, len(name)])
                 m0, x0 = thin_counts(n, c, args.start, rng)
                 m, x = more_samples(n, c, m0, x0, np.full(P, u), rng)
-                errs[("uniform", u)].append(rel_err(estimate(m, x, K), truth))
+                est = estimate(m, x, K)
+                errs[("uniform", u)].append(rel_err(est, truth))
+                abs_errs[("uniform", u)].append(abs(np.nan_to_num(est) - truth))
                 m, x = m0, x0
                 total = 0
                 for r in range(args.rounds):
@@ -93,30 +96,37 @@ def main() -> None:
                     m, x = more_samples(n, c, m, x, alloc.n_more, rng)
                     total += alloc.spent
                 spent[u].append(total / P)
-                errs[("planner", u)].append(rel_err(estimate(m, x, K), truth))
+                est = estimate(m, x, K)
+                errs[("planner", u)].append(rel_err(est, truth))
+                abs_errs[("planner", u)].append(abs(np.nan_to_num(est) - truth))
     print(f"({time.perf_counter() - t0:.0f} s)\n")
 
     unresolved = {key: int(np.isinf(v).sum()) for key, v in errs.items()}
-    med = {key: float(np.median(v)) for key, v in errs.items()}
+    print(f"no success at all (uniform / planner, of {len(ckpts) * args.draws} checkpoint-draws): "
+          + ", ".join(f"{u}: {unresolved[('uniform', u)]} / {unresolved[('planner', u)]}" for u in budgets))
+    spent_mean = {u: float(np.mean(spent[u])) for u in budgets}
+    table("median relative error in -log pass@k (no success counts as infinite)",
+          {key: float(np.median(v)) for key, v in errs.items()}, budgets, spent_mean)
+    table(f"root mean square error of pass@{K} (no success counts as pass@k = 0)",
+          {key: float(np.sqrt(np.mean(np.square(v)))) for key, v in abs_errs.items()}, budgets, spent_mean)
+
+
+def table(title: str, err: dict, budgets: list[int], spent: dict[int, float]) -> None:
     uni_b = np.array(budgets, dtype=float)
-    uni_e = np.array([med[("uniform", u)] for u in budgets])
+    uni_e = np.array([err[("uniform", u)] for u in budgets])
+    print(f"\n{title}")
     print(f"{'extra/problem':>13} {'uniform err':>12} {'planner err':>12} {'planner spent':>14} "
           f"{'uniform for same err':>21} {'saving':>7}")
     for u in budgets:
-        e = med[("planner", u)]
-        used = float(np.mean(spent[u]))
-        # uniform error falls with budget: interpolate log budget against log error
+        e = err[("planner", u)]
         order = np.argsort(uni_e)
-        if uni_e.min() <= e <= uni_e.max():
+        if np.isfinite(e) and np.isfinite(uni_e).all() and uni_e.min() <= e <= uni_e.max():
+            # uniform error falls with budget: interpolate log budget against log error
             equiv = float(np.exp(np.interp(np.log(e), np.log(uni_e[order]), np.log(uni_b[order]))))
-            saving = f"{1 - used / equiv:6.0%}"
-            equiv_s = f"{equiv:21.0f}"
+            equiv_s, saving = f"{equiv:21.0f}", f"{1 - spent[u] / equiv:6.0%}"
         else:
-            equiv_s, saving = f"{'outside the curve':>21}", "   -"
-        print(f"{u:13d} {med[('uniform', u)]:12.1%} {e:12.1%} {used:14.0f} {equiv_s} {saving:>7}"
-              f"   no success: {unresolved[('uniform', u)]} / {unresolved[('planner', u)]}")
-    print("\n(error: median relative error in -log pass@k; 'no success' counts checkpoint-draws "
-          "without any success (uniform / planner), whose error counts as infinite)")
+            equiv_s, saving = f"{'outside the curve':>21}", "-"
+        print(f"{u:13d} {err[('uniform', u)]:12.3g} {e:12.3g} {spent[u]:14.0f} {equiv_s} {saving:>7}")
 
 
 if __name__ == "__main__":
