@@ -21,6 +21,7 @@ from . import (
     _import,
     _ladder,
     _passk,
+    _plan,
     _predict,
     _report,
     _rescore,
@@ -31,8 +32,8 @@ from . import (
 __all__ = ["build_parser", "main"]
 
 # in the order shown in --help, the order of the pipeline
-_SUBCOMMANDS = (_tasks_dir, _run, _ladder, _collect, _import, _rescore, _passk, _fit, _backtest,
-                _predict, _envelope, _report)
+_SUBCOMMANDS = (_tasks_dir, _run, _ladder, _collect, _import, _rescore, _passk, _plan, _fit,
+                _backtest, _predict, _envelope, _report)
 
 #: the subcommand whose arguments are lm_eval's (everything after it goes to lm_eval)
 _PASS_THROUGH = "run"

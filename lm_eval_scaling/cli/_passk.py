@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_output_argument, emit_table, parse_int_list
+from ._common import add_estimator_arguments, add_output_argument, emit_table, parse_int_list
 
 __all__ = ["register"]
 
 DISPLAY_COLUMNS = ("checkpoint", "task", "k", "pass_at_k", "ci_low", "ci_high",
-                   "neg_log_pass_at_k", "num_problems", "num_problems_excluded")
+                   "neg_log_pass_at_k", "num_problems", "num_problems_excluded", "source")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -18,7 +18,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="pass@k per checkpoint and k, with bootstrap CIs",
         description=(
             "Benchmark pass@k (mean over problems of the unbiased estimator) for every "
-            "checkpoint in the counts tables, with a percentile bootstrap CI over problems."
+            "checkpoint in the counts tables, with a percentile bootstrap CI over problems. "
+            "--estimator beta_binomial gives pass@k beyond the samples drawn: problems with "
+            "fewer samples than k get their posterior pass@k under a model of per-problem "
+            "success probabilities (column 'source' names it)."
         ),
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT",
@@ -33,6 +36,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--policy", choices=["drop_problems", "drop_k", "error"], default="drop_problems",
                    help="problems with num_samples < k: leave them out of that k (default), "
                         "report NaN for the k, or fail")
+    add_estimator_arguments(p)
+    p.add_argument("--model", choices=["auto", "beta_binomial", "zero_inflated", "mixture"],
+                   default="auto",
+                   help="with --estimator beta_binomial: the success-probability model "
+                        "(default auto: chosen per checkpoint by held-out likelihood)")
     add_output_argument(p, "pass@k table")
     p.set_defaults(handler=run)
 
@@ -43,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
     counts, _ = load_tables(args.inputs)
     table = passk_table(counts, args.k, ci=args.ci or None, n_boot=args.bootstrap,
-                        seed=args.seed, policy=args.policy)
+                        seed=args.seed, policy=args.policy, estimator=args.estimator,
+                        model=args.model, hierarchical=args.hierarchical)
     emit_table(table, args.output, display_columns=DISPLAY_COLUMNS)
     return 0

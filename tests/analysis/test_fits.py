@@ -245,3 +245,37 @@ def test_direct_laws_normalise_against_chance_and_drop_points_near_it() -> None:
     assert raw.n_points == 10 and abs(raw.params["alpha"] - alpha) > 0.01
     (e0,) = fit_table(points, laws=["compute"], options=options)
     assert e0.n_points == 10
+
+
+def test_options_validate_estimator() -> None:
+    with pytest.raises(InputError, match="estimator"):
+        FitOptions(estimator="plugin")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="hierarchical"):
+        FitOptions(hierarchical="yes")  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+def test_beta_binomial_points_use_every_problem(pythia) -> None:
+    counts, ladder, _ = pythia
+    unb = passk_points(counts, ladder, ks=[100, 10_000], exclude=["*_2M"])
+    mod = passk_points(counts, ladder, ks=[100, 10_000], exclude=["*_2M"], estimator="beta_binomial")
+    assert (mod["num_problems_excluded"] == 0).all() and (unb["num_problems_excluded"] > 0).any()
+    # every checkpoint has n >= 100 everywhere: the estimators agree exactly at k = 100
+    k100 = mod["k"] == 100
+    np.testing.assert_array_equal(mod.loc[k100, "pass_at_k"], unb.loc[k100, "pass_at_k"])
+    solved = counts.groupby("model")["num_correct"].sum()
+    has = mod["model"].map(solved) > 0
+    assert (mod.loc[has, "pass_at_k"] > 0).all()
+    fits = fit_table(mod, laws=["compute"])
+    assert all(f.converged for f in fits)
+    assert 0.15 < fits[-1].params["alpha"] < 0.5
+
+
+@pytest.mark.slow
+def test_problem_bootstrap_with_the_model_estimator() -> None:
+    counts, ladder = simulated_tables(n_samples=500, problems=30)
+    points = passk_points(counts, ladder, ks=[2000], estimator="beta_binomial")
+    assert (points["num_problems_excluded"] == 0).all()
+    options = FitOptions(bootstrap=6, seed=1, estimator="beta_binomial", n_jobs=1)
+    (fit,) = fit_table(points, laws=["compute"], options=options, counts=counts)
+    assert fit.ci is not None and fit.n_boot >= 5

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -120,3 +121,26 @@ def test_every_fitting_command_uses_the_gold_of_run_directories(
     assert main(["backtest", str(runs[0]), *lad, "--k", "1", "--jobs", "1"]) == 0
     assert "gold" in capsys.readouterr().out  # the default laws include gold with gold tables
     assert main(["envelope", str(runs[0]), *lad, "--k", "1"]) == 0
+
+
+def test_passk_estimator_flags(tmp_path: Path) -> None:
+    from lm_eval_scaling.passk.benchmark import passk_table
+    from lm_eval_scaling.tables.schema import read_counts
+
+    src = ROOT / "examples" / "simulated" / "counts.csv"
+    counts = read_counts(src)
+    one = counts[counts["model"] == counts["model"].iloc[0]]
+    path = tmp_path / "one.csv"
+    one.to_csv(path, index=False)
+    k_big = int(one["num_samples"].max()) * 4
+    out = tmp_path / "p.csv"
+    assert main(["passk", str(path), "--k", f"1,{k_big}", "--estimator", "beta_binomial",
+                 "--model", "beta_binomial", "--bootstrap", "20", "--hierarchical", "-o", str(out)]) == 0
+    got = pd.read_csv(out, keep_default_na=False)
+    want = passk_table(read_counts(path), [1, k_big], n_boot=20, estimator="beta_binomial",
+                       model="beta_binomial", hierarchical=True)
+    assert got["source"].tolist() == want["source"].tolist()
+    assert set(got.loc[got["k"] == 1, "source"]) == {"unbiased"}
+    assert set(got.loc[got["k"] == k_big, "source"]) <= {"beta_binomial", "not_resolved"}
+    np.testing.assert_allclose(pd.to_numeric(got["pass_at_k"]), want["pass_at_k"], rtol=1e-12)
+    assert (got["num_problems_excluded"] == 0).all()
