@@ -294,9 +294,16 @@ class _Accumulator:
 def _sorted(df: pd.DataFrame) -> pd.DataFrame:
     if df.empty:
         return df
-    order = df["problem_id"].map(lambda s: (0, int(s), "") if s.lstrip("-").isdigit() else (1, 0, s))
+    order = df["problem_id"].map(_problem_order)
     return (df.assign(_order=order).sort_values(["model", "revision", "task", "_order"])
             .drop(columns="_order").reset_index(drop=True))
+
+
+def _problem_order(problem_id: str) -> tuple[int, int, str]:
+    """Sort key of a problem id: numeric ids in numeric order, then the others."""
+    if problem_id.lstrip("-").isdigit():
+        return (0, int(problem_id), "")
+    return (1, 0, problem_id)
 
 
 def _label(key: _Key) -> str:

@@ -39,7 +39,7 @@ import pandas as pd
 from ..errors import InputError
 from ..harness.extractors import INVALID, Extractor, get_extractor
 from ..passk.majority import ANSWERS_COLUMNS
-from . import CollectResult, _merge_runs
+from . import CollectResult, _merge_runs, _problem_order
 from ._files import RunTask
 from ._stream import ProblemRecord, iter_lines, problem_id_of
 
@@ -228,7 +228,8 @@ def _answers_table(
     references: dict[tuple[str, str, str, str], tuple[str, Path]],
 ) -> pd.DataFrame:
     rows = []
-    for key, counter in answers.items():
+    for key in sorted(answers, key=lambda k: (*k[:3], _problem_order(k[3]))):
+        counter = answers[key]
         reference = references[key][0]
         for answer, count in sorted(counter.items(), key=lambda item: (-item[1], item[0])):
             rows.append((*key, answer, count, answer == reference, answer != INVALID))
