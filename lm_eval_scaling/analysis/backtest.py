@@ -322,7 +322,9 @@ def backtest(
                                             points, n_boot, options.seed,
                                             gold=gold if needs_gold else None,
                                             gold_problems=options.gold_problems,
-                                            gold_covariate=options.gold_covariate)
+                                            gold_covariate=options.gold_covariate,
+                                            estimator=options.estimator,
+                                            hierarchical=options.hierarchical)
 
     k_values = sorted(int(v) for v in np.unique(points["k"]))
     forecasters = [*laws, *(BASELINES if baselines else ())]

@@ -30,7 +30,7 @@ from ..fit.bootstrap import RefitJob, check_bootstrap, refit_many, with_ci
 from ..fit.core import fit_law
 from ..fit.laws import get_law
 from ..fit.result import FitResult
-from ..passk.estimator import pass_at_k
+from ..passk.benchmark import resampled_pass_at_k
 from ..passk.gold import gold_statistic
 from ..tables.checkpoints import checkpoint_name
 from .options import FitOptions
@@ -141,7 +141,9 @@ def problem_bootstrap_ci(fits: Sequence[FitResult], points: pd.DataFrame,
     ks = np.unique(points["k"].to_numpy(np.int64))
     boot, boot_gold = resampled_passk(counts, ks, points, options.bootstrap, options.seed,
                                       gold=gold, gold_problems=options.gold_problems,
-                                      gold_covariate=options.gold_covariate)
+                                      gold_covariate=options.gold_covariate,
+                                      estimator=options.estimator,
+                                      hierarchical=options.hierarchical)
     # boot: (B, len(points)) pass@k per replicate, aligned with points' rows; boot_gold the
     # gold covariate per replicate (NaN where a row has none)
     jobs = []
@@ -248,9 +250,12 @@ def _rows_of(points: pd.DataFrame, fit: FitResult) -> npt.NDArray[np.int64]:
 def resampled_passk(counts: pd.DataFrame, ks: npt.NDArray[np.int64], points: pd.DataFrame,
                      n_boot: int, seed: int, *, gold: pd.DataFrame | None = None,
                      gold_problems: GoldProblems = "same",
-                     gold_covariate: str = "neg_log_gold_prob") -> tuple[FloatArray, FloatArray]:
+                     gold_covariate: str = "neg_log_gold_prob", estimator: str = "unbiased",
+                     hierarchical: bool = False) -> tuple[FloatArray, FloatArray]:
     """Benchmark pass@k and the gold covariate of every points row under ``n_boot`` joint
-    resamples of problems (the same resample for both)."""
+    resamples of problems (the same resample for both).  pass@k with ``estimator``
+    (:func:`lm_eval_scaling.passk.benchmark.resampled_pass_at_k`); ``hierarchical`` also
+    redraws each problem's correct count given its samples (seeded per checkpoint)."""
     out = np.full((n_boot, len(points)), np.nan)
     out_gold = np.full((n_boot, len(points)), np.nan)
     gold_sets: dict[tuple[str, str, str], pd.DataFrame] = {}
@@ -267,11 +272,10 @@ def resampled_passk(counts: pd.DataFrame, ks: npt.NDArray[np.int64], points: pd.
         for (model, revision), grp in tgrp.groupby(["model", "revision"], sort=True):
             name = checkpoint_name(model, revision)
             idx = np.array([pos[p] for p in grp["problem_id"]])
-            per = pass_at_k(grp["num_samples"].to_numpy(), grp["num_correct"].to_numpy(), ks)
-            valid = ~np.isnan(per)
-            w = weights[:, idx]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                est = (w @ np.where(valid, per, 0.0)) / (w @ valid.astype(np.float64))  # (B, K)
+            ckpt_seed = np.random.SeedSequence([seed, zlib.crc32(f"{name}\0{task}".encode())])
+            est = resampled_pass_at_k(grp["num_samples"].to_numpy(), grp["num_correct"].to_numpy(),
+                                      ks, weights[:, idx], seed=ckpt_seed, estimator=estimator,
+                                      hierarchical=hierarchical)  # (B, K)
             sel = (points["checkpoint"] == name) & (points["task"] == task)
             g_rows = gold_sets.get((model, revision, task))
             g_boot = None

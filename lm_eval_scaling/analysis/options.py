@@ -36,6 +36,10 @@ class FitOptions:
     of ``(parameter, (low, high))`` pairs sorted by name (``dict(options.bounds)`` gives
     the mapping).  ``policy``:
     problems with fewer samples than k (:func:`lm_eval_scaling.passk.benchmark.passk_table`).
+    ``estimator``: ``"unbiased"``, or ``"beta_binomial"`` (problems with fewer samples than
+    k get their pass@k from a model of per-problem success probabilities, so every problem
+    counts at every k and ``policy`` no longer applies).  ``hierarchical``: every bootstrap
+    also redraws each problem's correct count given its samples.
     ``bootstrap``/``ci``/``seed``: problem-bootstrap refits for percentile CIs at level
     ``ci`` (0 = asymptotic standard errors only), seeded.  ``n_jobs``: worker processes
     (``None`` = up to 2 where it pays).  ``warm_start``: backtest fits start from the next
@@ -56,6 +60,8 @@ class FitOptions:
     grid: Literal["auto", "full"] | int = "auto"
     bounds: Bounds | tuple[tuple[str, tuple[float | None, float | None]], ...] = ()
     policy: ShortProblemPolicy = "drop_problems"
+    estimator: Literal["unbiased", "beta_binomial"] = "unbiased"
+    hierarchical: bool = False
     bootstrap: int = 0
     ci: float = 0.95
     seed: int = 0
@@ -79,6 +85,10 @@ class FitOptions:
 
         if self.policy not in SHORT_PROBLEM_POLICIES:
             _bad("policy", self.policy, f"one of {', '.join(SHORT_PROBLEM_POLICIES)}")
+        if self.estimator not in ("unbiased", "beta_binomial"):
+            _bad("estimator", self.estimator, "'unbiased' or 'beta_binomial'")
+        if not isinstance(self.hierarchical, bool):
+            _bad("hierarchical", self.hierarchical, "True or False")
         if not (_is_int(self.bootstrap) and self.bootstrap >= 0):
             _bad("bootstrap", self.bootstrap, "an integer >= 0 (refits)")
         if not (_is_number(self.ci) and 0 < self.ci < 1):
@@ -108,8 +118,10 @@ class FitOptions:
 
     def points_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of :func:`lm_eval_scaling.analysis.points.passk_points`: the
-        short-problem policy and the gold covariate's problems and statistic."""
-        return {"policy": self.policy, "gold_problems": self.gold_problems,
+        short-problem policy, the pass@k estimator and the gold covariate's problems and
+        statistic."""
+        return {"policy": self.policy, "estimator": self.estimator,
+                "gold_problems": self.gold_problems,
                 "gold_covariate": self.gold_covariate}
 
     def law_kwargs(self, law: str | LawSpec) -> dict[str, Any]:

@@ -27,7 +27,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..fit.laws import get_law
-from ..passk.benchmark import ShortProblemPolicy, passk_table
+from ..passk.benchmark import Estimator, ShortProblemPolicy, passk_table
 from ..passk.gold import GOLD_COVARIATES, gold_statistic
 from ..tables.checkpoints import checkpoint_name
 
@@ -62,8 +62,12 @@ def passk_points(
     passk: pd.DataFrame | None = None,
     gold_problems: GoldProblems = "same",
     gold_covariate: str = "neg_log_gold_prob",
+    estimator: Estimator = "unbiased",
 ) -> pd.DataFrame:
     """One row per (checkpoint, k) with pass@k, its covariates and exclusion flags.
+
+    pass@k comes from :func:`lm_eval_scaling.passk.benchmark.passk_table` with ``policy``
+    and ``estimator`` (``"beta_binomial"``: every problem at every k).
 
     The gold law's covariate (column ``gold``) is ``gold_covariate`` (one of
     :data:`~lm_eval_scaling.passk.gold.GOLD_COVARIATES`) over the problems chosen by
@@ -84,7 +88,7 @@ def passk_points(
     if ks_arr.size == 0 or (ks_arr < 1).any():
         raise InputError(f"ks must be integers >= 1, got {ks_arr.tolist()}")
     if passk is None:
-        table = passk_table(counts, ks_arr, ci=None, policy=policy)
+        table = passk_table(counts, ks_arr, ci=None, policy=policy, estimator=estimator)
     else:
         if set(np.unique(passk["k"])) != set(ks_arr.tolist()):
             raise InputError(f"passk: the pass@k table holds k = {sorted(set(passk['k']))}, "

@@ -14,7 +14,7 @@ from ..errors import InputError
 from ..fit.numbers import format_number
 from ..tables.files import write_table_file
 
-__all__ = ["add_fit_arguments", "add_law_argument", "add_output_argument", "add_table_arguments",
+__all__ = ["add_estimator_arguments", "add_fit_arguments", "add_law_argument", "add_output_argument", "add_table_arguments",
            "emit_table", "fit_options", "parse_int_list", "read_points"]
 
 if TYPE_CHECKING:
@@ -156,6 +156,7 @@ def add_fit_arguments(p: argparse.ArgumentParser, *, bootstrap: str | None = Non
                    default=d["policy"],
                    help="problems with fewer samples than k: leave them out of that k "
                         "(default), drop the (checkpoint, k) point, or fail")
+    add_estimator_arguments(p, default=d["estimator"])
     if bootstrap is not None:
         p.add_argument(bootstrap, dest="fit_bootstrap", type=int, default=d["bootstrap"],
                        metavar="B", help=bootstrap_help)
@@ -179,6 +180,18 @@ def add_fit_arguments(p: argparse.ArgumentParser, *, bootstrap: str | None = Non
                    help="worker processes (default: up to 2)")
 
 
+def add_estimator_arguments(p: argparse.ArgumentParser, *, default: str = "unbiased") -> None:
+    """``--estimator`` and ``--hierarchical`` (pass@k beyond the samples drawn; bootstrap kind)."""
+    p.add_argument("--estimator", choices=["unbiased", "beta_binomial"], default=default,
+                   help="pass@k estimator: unbiased (default; problems with fewer samples than "
+                        "k follow --policy) or beta_binomial (such problems get their pass@k "
+                        "from a success-probability model fitted to all problems, so every "
+                        "problem counts at every k)")
+    p.add_argument("--hierarchical", action="store_true",
+                   help="bootstrap over problems and then each problem's correct count given "
+                        "its samples (adds sampling noise; default: problems only)")
+
+
 def fit_options(args: argparse.Namespace, **overrides: Any) -> FitOptions:
     """The one :class:`FitOptions` of a command, from :func:`add_fit_arguments`'s flags."""
     from ..analysis.options import FitOptions
@@ -188,7 +201,8 @@ def fit_options(args: argparse.Namespace, **overrides: Any) -> FitOptions:
         "bounds": dict(args.bound), "bootstrap": getattr(args, "fit_bootstrap", 0),
         "ci": args.ci, "seed": args.seed, "n_jobs": args.jobs,
         "gold_problems": args.gold_problems, "gold_covariate": args.gold_covariate,
-        "chance_level": args.chance_level,
+        "chance_level": args.chance_level, "estimator": args.estimator,
+        "hierarchical": args.hierarchical,
     }
     fields.update(overrides)
     return FitOptions(**fields)

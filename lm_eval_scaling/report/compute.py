@@ -271,7 +271,8 @@ def compute_report(
     try:
         steps.set_postfix_str("pass@k")
         passk = passk_table(counts, list(ks), ci=fit_opts.ci if opts.n_boot else None,
-                            n_boot=opts.n_boot, seed=fit_opts.seed, policy=fit_opts.policy)
+                            n_boot=opts.n_boot, seed=fit_opts.seed, policy=fit_opts.policy,
+                            estimator=fit_opts.estimator, hierarchical=fit_opts.hierarchical)
         with _quiet("lm_eval_scaling.passk.benchmark"):  # NaN beyond each checkpoint's samples: by design
             passk_dense = passk_table(counts, dense_ks(counts), ci=None, policy="drop_k")
         _note_short_problems(passk, fit_opts.policy, notes)
