@@ -30,7 +30,7 @@ from ..fit.bootstrap import RefitJob, check_bootstrap, refit_many, with_ci
 from ..fit.core import fit_law
 from ..fit.laws import get_law
 from ..fit.result import FitResult
-from ..passk.benchmark import resampled_pass_at_k
+from ..passk.benchmark import Estimator, resampled_pass_at_k
 from ..passk.gold import gold_statistic
 from ..tables.checkpoints import checkpoint_name
 from .options import FitOptions
@@ -250,7 +250,7 @@ def _rows_of(points: pd.DataFrame, fit: FitResult) -> npt.NDArray[np.int64]:
 def resampled_passk(counts: pd.DataFrame, ks: npt.NDArray[np.int64], points: pd.DataFrame,
                      n_boot: int, seed: int, *, gold: pd.DataFrame | None = None,
                      gold_problems: GoldProblems = "same",
-                     gold_covariate: str = "neg_log_gold_prob", estimator: str = "unbiased",
+                     gold_covariate: str = "neg_log_gold_prob", estimator: Estimator = "unbiased",
                      hierarchical: bool = False) -> tuple[FloatArray, FloatArray]:
     """Benchmark pass@k and the gold covariate of every points row under ``n_boot`` joint
     resamples of problems (the same resample for both).  pass@k with ``estimator``

@@ -166,7 +166,7 @@ class _Pairs:
 
     def weights(self, per_problem: npt.NDArray[np.float64] | None) -> npt.NDArray[np.float64]:
         w = np.ones(self.inverse.size) if per_problem is None else per_problem
-        return np.bincount(self.inverse, weights=w, minlength=self.n.size)
+        return np.bincount(self.inverse, weights=w, minlength=self.n.size).astype(np.float64)
 
 
 def _log_lik_and_grad(kind: str, t: npt.NDArray[np.float64], d: _Pairs) -> tuple[
@@ -314,7 +314,7 @@ def select_model(
     *,
     folds: int = 5,
     seed: int = 0,
-) -> tuple[ModelKind, dict[str, float]]:
+) -> tuple[ModelKind, dict[ModelKind, float]]:
     """The kind with the highest held-out log likelihood (ties go to the simpler kind).
 
     Returns the kind and the held-out log likelihood of every candidate.
