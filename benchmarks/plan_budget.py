@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from lm_eval_scaling.analysis.plan import allocate_samples
+from lm_eval_scaling.analysis.plan import allocate_samples, samples_needed
 from lm_eval_scaling.passk.benchmark import benchmark_pass_at_k
 from lm_eval_scaling.passk.estimator import pass_at_k
 from lm_eval_scaling.passk.model import thin_counts
@@ -60,6 +60,8 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=32)
     ap.add_argument("--draws", type=int, default=3)
     ap.add_argument("--priority", default="fewest", choices=["fewest", "width"])
+    ap.add_argument("--width", type=float, default=0.05,
+                    help="target interval width of pass@k for the projected comparison")
     args = ap.parse_args()
     K, budgets = args.k, [int(b) for b in args.budgets.split(",")]
 
@@ -105,10 +107,30 @@ def main() -> None:
     print(f"no success at all (uniform / planner, of {len(ckpts) * args.draws} checkpoint-draws): "
           + ", ".join(f"{u}: {unresolved[('uniform', u)]} / {unresolved[('planner', u)]}" for u in budgets))
     spent_mean = {u: float(np.mean(spent[u])) for u in budgets}
+    projected(counts, K, args.start, args.width, args.chunk)
     table("median relative error in -log pass@k (no success counts as infinite)",
           {key: float(np.median(v)) for key, v in errs.items()}, budgets, spent_mean)
     table(f"root mean square error of pass@{K} (no success counts as pass@k = 0)",
           {key: float(np.sqrt(np.mean(np.square(v)))) for key, v in abs_errs.items()}, budgets, spent_mean)
+
+
+def projected(counts, K: int, start: int, width: float, chunk: int) -> None:
+    """samples_needed on every checkpoint's thinned counts: uniform vs allocated samples."""
+    rows = []
+    for name, g in counts.sort_values(["model", "problem_id"]).groupby("model"):
+        n, c = g["num_samples"].to_numpy(), g["num_correct"].to_numpy()
+        m0, x0 = thin_counts(n, c, start, np.random.default_rng(0))
+        if x0.sum() == 0:
+            continue
+        need = samples_needed(m0, x0, K, width, chunk=chunk)
+        if need["uniform_more"] and need["allocated_more"] is not None:
+            rows.append((name, need["uniform_more"], need["allocated_more"]))
+    saving = np.array([1 - a / u for _, u, a in rows])
+    print(f"\nprojected (samples_needed on {len(rows)} checkpoints thinned to {start} per problem, "
+          f"with a success): samples for an interval of width {width:g} on pass@{K}, allocated "
+          f"widest-first vs uniform: saving median {np.median(saving):.0%}, quartiles "
+          f"{np.quantile(saving, 0.25):.0%} / {np.quantile(saving, 0.75):.0%}, "
+          f"range {saving.min():.0%} to {saving.max():.0%}")
 
 
 def table(title: str, err: dict, budgets: list[int], spent: dict[int, float]) -> None:

@@ -10,14 +10,13 @@ still allows a sizeable pass@k (PassUntil: keep sampling them), and those solved
 rarely.
 
 :func:`allocate_samples` spends a budget a ``chunk`` at a time on the unresolved problems,
-never on resolved ones: first on those with fewer than ``k`` samples (so that every
-unresolved problem gets an unbiased pass@k, without the model), then on those with the
-widest intervals (the problem's current success rate projected forward; ties to the
-problem with fewer samples), since the widest intervals dominate the variance of the
-benchmark mean, ``sum_i (width_i / 2z)^2 / P^2``.  :func:`samples_needed` says how many samples per problem
-(uniform) and how many in all (allocated) bring the interval of benchmark pass@k -- the
-sampling noise of the problems at hand, ``2 z sqrt(sum var_i) / P`` -- under a target
-width.  :func:`samples_rounds` turns an allocation into lm_eval ``--samples`` selections.
+never on resolved ones.  By default (``priority="fewest"``, PassUntil) the unresolved
+problems advance together, fewest samples first; ``priority="width"`` feeds the widest
+intervals first (the problem's current success rate projected forward), the fastest way to
+narrow the interval of the benchmark mean, ``sqrt(sum_i width_i^2) / P``.
+:func:`samples_needed` says how many samples per problem (uniform) and how many in all
+(allocated widest-first) bring that interval -- the sampling noise of the problems at hand
+-- under a target width.  :func:`samples_rounds` turns an allocation into lm_eval ``--samples`` selections.
 """
 
 from __future__ import annotations
@@ -98,7 +97,8 @@ def allocate_samples(
 
     ``priority``: ``"fewest"`` (PassUntil) gives each chunk to the unresolved problems with
     the fewest samples (ties: the widest interval), so unresolved problems advance together;
-    ``"width"`` to the widest intervals, problems with fewer than ``k`` samples first.
+    ``"width"`` to the widest intervals (ties: fewer samples), the fastest way to narrow
+    the benchmark interval.
 
     ``cap``: most samples a problem may have in all (scalar or per problem).  ``stop_width``:
     stop early once the projected benchmark interval is that narrow.  The allocation sums to
@@ -131,7 +131,7 @@ def allocate_samples(
         if priority == "fewest":
             pick = cand[np.lexsort((-widths[cand], total))[:take]]
         else:
-            pick = cand[np.lexsort((total, -widths[cand], total >= k))[:take]]
+            pick = cand[np.lexsort((total, -widths[cand]))[:take]]
         more[pick] += chunk
         chunks -= take
         total = n[pick] + more[pick]
@@ -181,7 +181,7 @@ def samples_needed(
             lo, hi = (lo, mid) if uniform_width(mid) <= width else (mid, hi)
         uniform = hi
     alloc = allocate_samples(n, c, k, int(n.size) * max_samples, chunk=chunk, ci=ci, tol=0.0,
-                             cap=max_samples, stop_width=width)
+                             cap=max_samples, stop_width=width, priority="width")
     allocated = alloc.spent if alloc.width_after <= width else None
     return {
         "uniform_per_problem": uniform,
