@@ -52,6 +52,7 @@ def main() -> None:
     for name, options in runs:
         t0 = time.perf_counter()
         results[name] = backtest(points, laws=laws, target="Pythia_12B_300B", options=options,
+                                 baselines=False,
                                  fits=fits)
         times[name] = time.perf_counter() - t0
     res = results[runs[0][0]]

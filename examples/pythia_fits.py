@@ -38,7 +38,7 @@ def fits_table(data: Path, *, bootstrap: int, seed: int, exclude: tuple[str, ...
     gold = read_gold(data / "gold.csv")
     points = passk_points(counts, ladder, ks=KS, gold=gold, exclude=exclude)
     fits = fit_table(points, laws=LAWS, options=FitOptions(bootstrap=bootstrap, seed=seed),
-                     counts=counts, warn=False)
+                     counts=counts, gold=gold, warn=False)
     table = fit_parameter_table(fits)
     per_fit = table.groupby(["law", "k"], sort=False)
     wide = per_fit[["n_points", "n_censored", "n_excluded", "converged", "r_squared",

@@ -1,4 +1,4 @@
-"""Backtesting (SPEC.md section 4): how well does each law forecast a target from cheaper checkpoints?
+"""Backtesting: how well does each law forecast a target from cheaper checkpoints?
 
 For every target and every cap ``C_max`` below the target's compute, every law is fitted
 on the checkpoints with ``C <= C_max`` (the target itself never enters) and extrapolated

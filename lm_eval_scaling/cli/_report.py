@@ -50,6 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                         "disables it (default 1000)")
     p.add_argument("--no-backtest", dest="backtest", action="store_false",
                    help="skip the backtest (figures 5 and 6)")
+    p.add_argument("--no-sensitivity", dest="sensitivity", action="store_false",
+                   help="skip the sensitivity table (refits under other analysis choices)")
     p.add_argument("--format", type=_formats, default=["png"], metavar="FMT,FMT",
                    help="figure files to write besides PNG: pdf, svg (default png only)")
     p.add_argument("--dpi", type=int, default=200, help="PNG resolution (default 200)")
@@ -75,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         fit=fit_options(args, **({} if args.ci else {"ci": FitOptions().ci})),
         n_boot=args.bootstrap if args.ci else 0,
         backtest=args.backtest,
+        sensitivity=args.sensitivity,
         figure_formats=tuple(args.format),
         dpi=args.dpi,
     )

@@ -66,7 +66,8 @@ def natural_jacobian(spec: LawSpec, objective: Objective, theta: FloatArray) -> 
     jac = objective.jacobian(theta.reshape(1, -1))[0]
     is_log, _ = spec.internal_index()
     values = np.exp(np.where(is_log, theta, 0.0))
-    return np.where(is_log[None, :], jac / values[None, :], jac)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(is_log[None, :], jac / values[None, :], jac)
 
 
 def collinear_covariates(spec: LawSpec, objective: Objective) -> str | None:

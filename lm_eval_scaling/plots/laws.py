@@ -49,8 +49,10 @@ def plot_parameters_vs_k(
 ) -> Figure:
     """Figure 2: every fitted parameter against k, one row per law, one panel per parameter.
 
-    Error bars: the bootstrap CI where the fit has one (``fit.ci``), else +-1 standard
-    error (``fit.stderr``) where finite.  Fits that did not converge are drawn hollow.
+    Error bars: the fit's interval (:meth:`FitResult.intervals`: the bootstrap CI where
+    there is one, else 95% from the sandwich standard error).  A parameter at its bound
+    is drawn as 0 (at bound) with a downward triangle and a one-sided bar (on a log axis,
+    on a floor a decade below the other values).  Fits that did not converge are hollow.
     Prefactors and irreducible terms spanning more than a decade get a log axis.  Every
     law fitted per k (:attr:`LawSpec.per_k`) gets a row, its parameters in the law's order.
     """
@@ -63,7 +65,7 @@ def plot_parameters_vs_k(
     with style():
         fig = Figure(figsize=(2.1 * ncols, 1.95 * len(laws) + 0.5), layout="constrained")
         grid = fig.subplots(len(laws), ncols, squeeze=False)
-        any_failed = any_ci = False
+        any_failed = any_ci = any_bound = False
         for row, law in enumerate(laws):
             law_fits = sorted((f for f in fits if f.law == law and f.k is not None),
                               key=lambda f: int(f.k))  # type: ignore[arg-type]
@@ -73,9 +75,10 @@ def plot_parameters_vs_k(
                 if col >= len(names):
                     fig.delaxes(ax)
                     continue
-                failed, has_ci = _parameter_panel(ax, law_fits, law, names[col])
+                failed, has_ci, at_bound = _parameter_panel(ax, law_fits, law, names[col])
                 any_failed |= failed
                 any_ci |= has_ci
+                any_bound |= at_bound
                 if col == 0:
                     ax.set_title(get_law(law).label, loc="left", fontweight="bold")
         handles = [Line2D([], [], color=k_color(k), marker="o", linestyle="none", label=k_label(k))
@@ -86,7 +89,10 @@ def plot_parameters_vs_k(
             handles.append(Line2D([], [], color="0.4", marker="o", markerfacecolor="none",
                                   linestyle="none", label="fit not converged"))
         handles.append(Line2D([], [], color="0.4", marker="|", linestyle="none",
-                              label="95% bootstrap CI" if any_ci else r"$\pm 1$ standard error"))
+                              label="95% bootstrap CI" if any_ci else "95% interval (sandwich)"))
+        if any_bound:
+            handles.append(Line2D([], [], color="0.4", marker="v", linestyle="none",
+                                  label="0 (at bound): one-sided interval"))
         fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 6))
         if title:
             fig.suptitle(title)
@@ -94,37 +100,54 @@ def plot_parameters_vs_k(
 
 
 def _parameter_panel(ax: Axes, fits: Sequence[FitLike], law: str,
-                     name: str) -> tuple[bool, bool]:
+                     name: str) -> tuple[bool, bool, bool]:
     ks = np.array([f.k for f in fits], dtype=np.float64)
     vals = np.array([f.params[name] for f in fits], dtype=np.float64)
     lo = np.full(vals.shape, np.nan)
     hi = np.full(vals.shape, np.nan)
+    bound = np.array([name in getattr(f, "at_bound", ()) for f in fits], dtype=bool)
     has_ci = False
     for i, f in enumerate(fits):
+        intervals = getattr(f, "intervals", None)
         ci = getattr(f, "ci", None)
-        if ci and name in ci:
+        if callable(intervals):  # bootstrap or sandwich; one-sided from the bound
+            lo[i], hi[i], kind = intervals()[name]
+            has_ci |= kind.startswith("bootstrap")
+        elif ci and name in ci:
             lo[i], hi[i] = ci[name]
             has_ci = True
         else:
             se = getattr(f, "stderr", {}).get(name, np.nan)
             lo[i], hi[i] = vals[i] - se, vals[i] + se
+        if bound[i]:
+            vals[i] = 0.0  # at its bound: shown as 0, the floor is an artefact
     conv = np.array([bool(f.converged) for f in fits])
     # prefactors and irreducible terms are fitted in log space: log axis (exponents: linear)
-    logy = name in get_law(law).log_params and bool(np.all(vals[np.isfinite(vals)] > 0))
-    ax.plot(ks, vals, color="0.75", linewidth=0.9, zorder=1)
+    free = vals[np.isfinite(vals) & ~bound]
+    logy = name in get_law(law).log_params and free.size > 0 and bool(np.all(free > 0))
+    floor = np.nan
+    if logy and bound.any():
+        # 0 cannot be drawn on a log axis: at-bound values sit on a floor a decade below
+        # everything else, drawn as downward triangles
+        tops = np.concatenate([free, hi[np.isfinite(hi) & (hi > 0)]])
+        floor = float(tops.min()) / 10.0
+    shown = np.where(bound & np.isfinite(floor), floor, vals)
+    ax.plot(ks[~bound], shown[~bound], color="0.75", linewidth=0.9, zorder=1)
     for i, k in enumerate(ks):
         color = k_color(k)
         low, high = lo[i], hi[i]
+        if bound[i] and logy:
+            low = floor
         if logy and np.isfinite(low) and low <= 0:
-            low = np.nan  # a +-stderr bar through 0 cannot be drawn on a log axis
+            low = np.nan  # a bar through 0 cannot be drawn on a log axis
         if np.isfinite(low) and np.isfinite(high):
             ax.plot([k, k], [low, high], color=color, linewidth=1.0, alpha=0.7, zorder=2)
-        ax.plot([k], [vals[i]], marker="o", color=color,
+        ax.plot([k], [shown[i]], marker="v" if bound[i] else "o", color=color,
                 markerfacecolor=color if conv[i] else "none", linestyle="none", zorder=3)
     log_axis(ax, ("x", "y") if logy else ("x",))
     ax.set_xlabel(r"attempts per problem $k$")
     ax.set_ylabel(param_label(law, name))
-    return bool((~conv).any()), has_ci
+    return bool((~conv).any()), has_ci, bool(bound.any())
 
 
 def plot_params_tokens(

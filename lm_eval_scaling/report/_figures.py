@@ -107,11 +107,17 @@ def _param_range(results: ReportResults, law: str, key: str, shown: str) -> str:
                   key=lambda f: int(f.k))  # type: ignore[arg-type]
     if not fits:
         return ""
+    from ..fit.numbers import format_parameter
+
     first, last = fits[0], fits[-1]
     if first is last:
-        return f"{shown} = {format_number(first.params[key], 3)} at k = {first.k}"
-    return (f"{shown} goes from {format_number(first.params[key], 3)} (k = {first.k}) to "
-            f"{format_number(last.params[key], 3)} (k = {last.k})")
+        return f"{shown} = {format_parameter(first, key, digits=3)} at k = {first.k}"
+    text = (f"{shown} goes from {format_parameter(first, key, digits=3)} (k = {first.k}) to "
+            f"{format_parameter(last, key, digits=3)} (k = {last.k})")
+    at = [str(f.k) for f in fits if key in f.at_bound]
+    if at:
+        text += f"; {shown} is 0 (at bound) at k = {', '.join(at)}"
+    return text
 
 
 def _span_text(values: np.ndarray) -> str:
@@ -164,8 +170,9 @@ def _fig_parameters_vs_k(results: ReportResults) -> tuple[Figure, str] | str:
     caption = ("Fitted parameters of each law against k (colour = k, as in every figure). "
                + (f"Error bars: {results.options.fit.ci:.0%} CI from {boot} problem-bootstrap "
                   "refits." if boot else
-                  "Error bars: ±1 asymptotic standard error (none where undefined, e.g. an "
-                  "irreducible term driven to 0); use --fit-bootstrap B for bootstrap CIs.")
+                  f"Error bars: {results.options.fit.ci:.0%} interval from the robust "
+                  "(sandwich) standard error; use --fit-bootstrap B for bootstrap CIs.")
+               + " Downward triangles: 0 (at bound), with a one-sided interval."
                + " Hollow markers: fits that did not converge.")
     parts = [p for p in (_param_range(results, "compute", "E0", "E0"),
                          _param_range(results, "compute", "alpha", "α")) if p]

@@ -33,7 +33,11 @@ _FOLD_ROWS = 25  # a longer pass@k table is folded into <details>
 def render_html(results: ReportResults, figures: Sequence[ReportFigure],
                 files: Sequence[str]) -> str:
     """The full page for ``results`` with the rendered ``figures`` and links to ``files``."""
-    sections = [("fits", "Fitted parameters", bool(results.fits)),
+    sections = [("verdict", "Verdict per law", bool(results.fits)),
+                ("glossary", "Glossary of column names", True),
+                ("fits", "Fitted parameters", bool(results.fits)),
+                ("sensitivity", "Sensitivity of the fitted numbers",
+                 results.sensitivity is not None),
                 ("backtest", "Backtest summary", results.backtest is not None),
                 ("envelope", "Compute-optimal envelope", results.envelope_tables is not None),
                 ("gold", "Gold-reference likelihood", results.gold_summary is not None),
@@ -43,6 +47,9 @@ def render_html(results: ReportResults, figures: Sequence[ReportFigure],
         notes=results.notes,
         figures=figures,
         sections=[(anchor, title) for anchor, title, shown in sections if shown],
+        verdicts=_verdicts(results),
+        glossary=GLOSSARY,
+        sensitivity=_sensitivity(results),
         fits=_fits(results),
         backtest=_backtest(results),
         envelope=_envelope(results),
@@ -125,6 +132,9 @@ def _meta(results: ReportResults) -> list[tuple[str, str]]:
                         + f", grid {o.fit.grid}"
                         + (f", bounds {dict(o.fit.bounds)}" if o.fit.bounds else "")),
         ("short problems", o.fit.policy),
+        ("gold covariate", _gold_description(results)),
+        ("chance level", (f"{format_number(o.fit.chance_level)} (the direct laws normalise "
+                         "pass@k against it)")),
         ("excluded from fits", ", ".join(o.exclude) or "none"),
     ]
     if results.backtest is not None:
@@ -179,6 +189,114 @@ def _parameter_cell(row: Any) -> Markup:
     if not interval:
         return escape(value)
     return escape(value) + Markup(" <span class='ci'>[{}</span>").format(interval)
+
+
+#: What the report's column names mean (shown at the top of the page).
+GLOSSARY: tuple[tuple[str, str], ...] = (
+    ("k", "attempts per problem of pass@k; y = -log pass@k is what the laws model"),
+    ("E0, xi0", ("irreducible term of y; '0 (at bound)' when the fit drives it to its floor "
+                "(its interval is then one-sided)")),
+    ("alpha, beta, gamma, kappa", "exponents, bounded below by 0"),
+    ("C0, N0, D0, K0, A, B", ("prefactors quoted at C = 1 (or N, D, gold = 1), far below the "
+                             "data: nearly collinear with the exponents")),
+    ("*_pivot", "the law's term at the median covariate of the data: the prefactor to quote"),
+    ("identified", ("the data pin the law down: at least p + 2 points, independent "
+                   "covariates, a non-flat profile, no competing optimum within 1% of the "
+                   "objective")),
+    ("at bound", "parameters that ended on a bound"),
+    ("[lo, hi]", ("95% interval: bootstrap percentiles where bootstrapped, else from the "
+                 "robust (sandwich) standard error")),
+    ("R² (log)", "share of the variance of log y the fit explains"),
+    ("horizon_oom", "orders of magnitude of compute between a backtest cap and its target"),
+    ("error_horizon_oom", ("farthest cap from which every closer forecast is within 10 points "
+                          "of the error plateau")),
+    ("stable_horizon_oom", ("farthest cap from which the exponents and pivot prefactors stay "
+                           "within 10% of their full-fit values")),
+    ("plateau_error", ("median relative forecast error of the caps within 0.5 orders of "
+                      "magnitude of the closest cap")),
+    ("persistence, trend", ("naive forecasts: the most expensive checkpoint under the cap; a "
+                           "log-log line through the last decade under the cap")),
+    ("beats_persistence, beats_trend", ("the law's plateau error is below the baseline's on "
+                                       "the same caps")),
+    ("ratio (r)", "misallocation N / N*(C) of a checkpoint against the envelope's ridge"),
+)
+
+
+def _gold_description(results: ReportResults) -> str:
+    """What the gold law's covariate is and over how many problems (or that there is none)."""
+    o = results.options.fit
+    pts = results.points
+    if pts is None or not np.isfinite(pts["gold"].to_numpy(np.float64)).any():
+        return "none (no gold table)"
+    per = pts.drop_duplicates("checkpoint")
+    used = per.loc[per["gold"].notna(), "gold_num_problems"]
+    where = ("the problems each checkpoint was sampled on" if o.gold_problems == "same"
+             else "every problem of the gold table")
+    counts = f"{int(used.min())}" if used.min() == used.max() else f"{int(used.min())}–{int(used.max())}"
+    return (f"{o.gold_covariate} over {where} ({counts} problems, {len(used)} checkpoints "
+            "with gold)")
+
+
+def _verdicts(results: ReportResults) -> list[str]:
+    """One plain sentence per law: its best backtest error against the baselines, its
+    horizons, and what it leaves unidentified."""
+    if not results.fits:
+        return []
+    summary = None
+    target = None
+    if results.backtest is not None:
+        summary = results.backtest.summary()
+        target = results.backtest.target
+        summary = summary[summary["target"] == target]
+    out = []
+    for law in dict.fromkeys(f.law for f in results.fits):
+        fits = [f for f in results.fits if f.law == law]
+        parts = [f"<b>{escape(law)} law</b>:"]
+        if summary is not None and (summary["law"] == law).any():
+            rows = summary[summary["law"] == law].sort_values("k")
+            rows = rows[np.isfinite(rows["plateau_error"].to_numpy(np.float64))]
+            if len(rows):
+                best = rows.loc[rows["plateau_error"].idxmin()]
+                beats_p = [int(k) for k, b in zip(rows["k"], rows["beats_persistence"]) if b is True]
+                beats_t = [int(k) for k, b in zip(rows["k"], rows["beats_trend"]) if b is True]
+                parts.append(
+                    f"forecasting {escape(str(target))}, its best error (plateau) is "
+                    f"{format_number(100 * best['plateau_error'], 2)}% at k = {int(best['k'])} "
+                    f"(persistence {format_number(100 * best['persistence_plateau_error'], 2)}%, "
+                    f"trend {format_number(100 * best['trend_plateau_error'], 2)}%); it beats "
+                    f"persistence at k = {', '.join(map(str, beats_p)) or 'none'} and the trend at "
+                    f"k = {', '.join(map(str, beats_t)) or 'none'} of {', '.join(str(int(k)) for k in rows['k'])}; "
+                    f"error horizon {format_number(rows['error_horizon_oom'].min(), 2)}–"
+                    f"{format_number(rows['error_horizon_oom'].max(), 2)} orders of magnitude, "
+                    f"stable horizon {format_number(rows['stable_horizon_oom'].min(), 2)}–"
+                    f"{format_number(rows['stable_horizon_oom'].max(), 2)}.")
+        not_id = [f for f in fits if not f.identified]
+        if not_id:
+            parts.append("Not identified at " + "; ".join(
+                f"k = {'all' if f.k is None else f.k} ({escape(f.identification)})"
+                for f in not_id[:4]) + ("; ..." if len(not_id) > 4 else "") + ".")
+        else:
+            parts.append("Identified at every k.")
+        bounds = {}
+        for f in fits:
+            for p in f.at_bound:
+                bounds.setdefault(p, []).append("all" if f.k is None else str(f.k))
+        for p, ks in bounds.items():
+            parts.append(f"{escape(p)} is at its bound (0) at k = {', '.join(ks)}.")
+        out.append(Markup(" ".join(str(x) for x in parts)))
+    return out
+
+
+def _sensitivity(results: ReportResults) -> dict[str, Any] | None:
+    t = results.sensitivity
+    if t is None or t.empty:
+        return None
+    shown = t.copy()
+    shown["value"] = ["0 (at bound)" if b else format_number(v)
+                      for v, b in zip(shown["value"], shown["at_bound"])]
+    cols = ["variant", "law", "k", "parameter", "value", "identified", "change",
+            "relative_change", "n_points", "note"]
+    return {"table": _table(shown[cols], left=("variant", "law", "parameter", "value", "note"))}
 
 
 def _backtest(results: ReportResults) -> dict[str, Any] | None:

@@ -178,7 +178,8 @@ class ReportOptions:
     loss, grid, short-problem policy, problem-bootstrap refits, CI level, seed, worker
     processes), the same value for the fits, the backtest and the envelope.  ``n_boot``:
     the pass@k bootstrap resamples (as ``passk``; 0 = no pass@k CIs), at level
-    ``fit.ci`` seeded by ``fit.seed``.
+    ``fit.ci`` seeded by ``fit.seed``.  ``sensitivity``: also refit under the analysis
+    choices that move the numbers (:func:`lm_eval_scaling.analysis.sensitivity.sensitivity_table`).
     """
 
     ks: tuple[int, ...] | None = None
@@ -188,6 +189,7 @@ class ReportOptions:
     fit: FitOptions = field(default_factory=FitOptions)
     n_boot: int = 1000
     backtest: bool = True
+    sensitivity: bool = True
     figure_formats: tuple[FigureFormat, ...] = ("png",)
     dpi: int = 200
 
@@ -227,6 +229,7 @@ class ReportResults:
     envelope_tables: dict[str, pd.DataFrame] | None
     gold_summary: pd.DataFrame | None
     notes: tuple[str, ...]
+    sensitivity: pd.DataFrame | None = None
 
 
 def auto_ks(counts: pd.DataFrame) -> tuple[int, ...]:
@@ -279,6 +282,7 @@ def compute_report(
         steps.update()
 
         points = None
+        sensitivity = None
         fits: tuple[FitResult, ...] = ()
         gold_summary = None
         if gold is not None:
@@ -298,9 +302,18 @@ def compute_report(
             if laws:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # non-convergence is reported in notes
-                    fits = tuple(fit_table(points, laws=laws, options=fit_opts, counts=counts, gold=gold,
-                                           warn=False))
+                    fits = tuple(fit_table(points, laws=laws, options=fit_opts, counts=counts,
+                                           gold=gold, warn=False))
                 _note_fits(fits, laws, ks, notes)
+                if opts.sensitivity:
+                    from ..analysis.sensitivity import sensitivity_table
+                    from ..fit.laws import get_law
+
+                    with warnings.catch_warnings(), _quiet("lm_eval_scaling.passk.benchmark"):
+                        warnings.simplefilter("ignore")
+                        sensitivity = sensitivity_table(
+                            counts, ladder, laws=[law for law in laws if get_law(law).per_k],
+                            ks=list(ks), gold=gold, exclude=opts.exclude, options=fit_opts)
         steps.update()
 
         steps.set_postfix_str("backtest")
@@ -316,7 +329,7 @@ def compute_report(
         inputs=inputs, options=opts, ks=ks, laws=laws, passk=passk, passk_dense=passk_dense,
         points=points, fits=fits, backtest=backtest_result, envelopes=envelopes,
         envelope_tables=envelope_tables, gold_summary=gold_summary,
-        notes=tuple(notes),
+        notes=tuple(notes), sensitivity=sensitivity,
     )
 
 

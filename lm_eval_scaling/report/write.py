@@ -66,6 +66,8 @@ def write_report(
                     json.dumps([f.to_dict() for f in results.fits], indent=1) + "\n")
         written.append("fits.json")
         put_table("fit_parameters.csv", fit_parameter_table(results.fits))
+    if results.sensitivity is not None:
+        put_table("sensitivity.csv", results.sensitivity)
     if results.backtest is not None:
         put_table("backtest.csv", results.backtest.rows)
         put_table("backtest_summary.csv", results.backtest.summary())

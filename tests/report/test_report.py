@@ -69,6 +69,27 @@ def test_report_files_and_manifest(sim_report: Path) -> None:
     assert {1, 2, 3, 7, 8} <= drawn
 
 
+def test_report_opens_with_a_verdict_glossary_and_sensitivity(sim_report: Path,
+                                                              tmp_path: Path) -> None:
+    page = (sim_report / "index.html").read_text()
+    verdict, glossary = page.index('id="verdict"'), page.index('id="glossary"')
+    assert verdict < page.index('id="input"') < glossary < page.index('id="figures"')
+    # one sentence per law: best error against the baselines, horizons, identification
+    section = page[verdict:page.index('id="input"')]
+    for law in ("compute law", "params_tokens law"):
+        assert law in section
+    assert section.count("beats persistence") == 2 and section.count("error horizon") == 2
+    for column in ("identified", "beats_persistence", "stable_horizon_oom", "_pivot"):
+        assert column in page[glossary:page.index('id="figures"')]
+    # the sensitivity table is the one of `fit --sensitivity`
+    assert 'id="sensitivity"' in page and (sim_report / "sensitivity.csv").is_file()
+    assert main(["fit", str(SIM / "counts.csv"), "--ladder", str(SIM / "ladder.csv"),
+                 "--law", "compute,params_tokens", "--k", "1,10", "--sensitivity",
+                 "-o", str(tmp_path / "fits.json")]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(sim_report / "sensitivity.csv"),
+                                  pd.read_csv(tmp_path / "fits_sensitivity.csv"))
+
+
 def test_report_html_is_self_contained(sim_report: Path) -> None:
     page = (sim_report / "index.html").read_text()
     figs = _figures(sim_report)
@@ -441,8 +462,10 @@ def test_a_report_run_computes_the_points_once_and_each_full_fit_once(
     monkeypatch.setattr(fits_module, "fit_law", fit_spy("full"))
     monkeypatch.setattr(backtest_module, "fit_law", fit_spy("capped"))
     inputs = load_report_inputs([SIM / "counts.csv"], ladder=SIM / "ladder.csv")
+    # the sensitivity table refits under other choices by design: off here
     results = compute_report(inputs, ReportOptions(ks=(1, 10), laws=("compute", "params_tokens"),
-                                                   n_boot=0, fit=FitOptions(n_jobs=1)))
+                                                   n_boot=0, fit=FitOptions(n_jobs=1),
+                                                   sensitivity=False))
     assert len(calls["points"]) == 1
     full = [(law, k) for law, k, _ in calls["full"]]
     assert sorted(full) == sorted({(f.law, f.k) for f in results.fits})
