@@ -252,7 +252,8 @@ class HFRepeatsLM(HFLM):
                 raise InputError("hf-repeats needs a transformers version whose caches have "
                                  "`layers` (upgrade transformers)")
             for src, dst in zip(prompt_cache.layers, cache.layers, strict=True):
-                dst.update(src.keys.expand(rows, -1, -1, -1), src.values.expand(rows, -1, -1, -1))
+                keys, values = src.keys.expand(rows, -1, -1, -1), src.values.expand(rows, -1, -1, -1)
+                dst.update(keys, values)  # type: ignore[union-attr]
             del prompt_cache
             logits = prefill.logits[:, -1, :].expand(rows, -1)
             gens = [torch.Generator(device=self.device).manual_seed(s) for s in seeds]
