@@ -21,6 +21,7 @@ import argparse
 import importlib.util
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -39,7 +40,8 @@ def _build_model(out: Path) -> Path:
 
 
 def _run(model: str, model_dir: Path, out: Path, *, samples: int, max_gen_toks: int,
-         fewshot: int, problems: int, threads: int) -> float:
+         fewshot: int, problems: int, threads: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one CLI run."""
     cmd = [sys.executable, "-m", "lm_eval_scaling", "-q", "run", "--model", model,
            "--model_args", f"pretrained={model_dir},dtype=float32", "--device", "cpu",
            "--batch_size", str(samples), "--tasks", "gsm8k_passk", "--num_fewshot", str(fewshot),
@@ -47,12 +49,15 @@ def _run(model: str, model_dir: Path, out: Path, *, samples: int, max_gen_toks: 
            "--metadata", json.dumps({"n_samples": samples, "max_gen_toks": max_gen_toks})]
     env = os.environ | {"OMP_NUM_THREADS": str(threads), "PYTHONPATH": os.pathsep.join(
         [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         sys.exit(f"{model} failed:\n{proc.stderr[-3000:]}")
-    return seconds
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def _prompt_tokens(model_dir: Path, fewshot: int) -> int:
@@ -92,9 +97,10 @@ def main() -> None:
         params = sum(p.numel() for p in AutoModelForCausalLM.from_pretrained(model_dir).parameters())
         print(f"random GPT-NeoX, {params / 1e6:.1f}M parameters; {args.problems} problems, "
               f"max_gen_toks {args.max_gen_toks}, {args.threads} threads; times of whole "
-              "CLI runs, startup = the same run with N = 1, max_gen_toks = 1")
-        print(f"{'shots':>5} {'prompt tok':>10} {'N':>5} {'backend':>10} {'run s':>8} "
-              f"{'startup s':>9} {'gen s':>8} {'samples/s':>9} {'speed-up':>8}")
+              "CLI runs (wall / CPU seconds), startup = the same run with N = 1, "
+              "max_gen_toks = 1; samples/s and speed-up from CPU time (wall time in [])")
+        print(f"{'shots':>5} {'prompt tok':>10} {'N':>5} {'backend':>10} {'run s':>13} "
+              f"{'startup s':>13} {'gen s':>13} {'samples/s':>9} {'speed-up':>15}")
         for fewshot in fewshots:
             tokens = _prompt_tokens(model_dir, fewshot)
             startup = {model: _run(model, model_dir, Path(tmp) / "o", samples=1, max_gen_toks=1,
@@ -102,17 +108,20 @@ def main() -> None:
                                    threads=args.threads)
                        for model in ("hf", "hf-repeats")}
             for n in sample_counts:
-                rates = {}
+                rates: dict[str, tuple[float, float]] = {}
                 for model in ("hf", "hf-repeats"):
                     total = _run(model, model_dir, Path(tmp) / "o", samples=n,
                                  max_gen_toks=args.max_gen_toks, fewshot=fewshot,
                                  problems=args.problems, threads=args.threads)
-                    gen = max(total - startup[model], 1e-9)
-                    rates[model] = n * args.problems / gen
-                    speedup = (f"{rates['hf-repeats'] / rates['hf']:7.2f}x"
+                    gen = [max(t - s, 1e-9) for t, s in zip(total, startup[model], strict=True)]
+                    rates[model] = (n * args.problems / gen[1], n * args.problems / gen[0])
+                    speedup = (f"{rates['hf-repeats'][0] / rates['hf'][0]:6.2f}x "
+                               f"[{rates['hf-repeats'][1] / rates['hf'][1]:.2f}x]"
                                if model == "hf-repeats" else "")
-                    print(f"{fewshot:>5} {tokens:>10} {n:>5} {model:>10} {total:8.1f} "
-                          f"{startup[model]:9.1f} {gen:8.1f} {rates[model]:9.1f} {speedup:>8}",
+                    print(f"{fewshot:>5} {tokens:>10} {n:>5} {model:>10} "
+                          f"{total[0]:6.1f}/{total[1]:6.1f} "
+                          f"{startup[model][0]:6.1f}/{startup[model][1]:6.1f} "
+                          f"{gen[0]:6.1f}/{gen[1]:6.1f} {rates[model][0]:9.1f} {speedup:>15}",
                           flush=True)
 
 

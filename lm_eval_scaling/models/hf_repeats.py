@@ -108,6 +108,7 @@ class HFRepeatsLM(HFLM):
         self._cache_kw = "cache" if "cache" in params else "past_key_values"
         #: prefill computes the logits of the last position only, where supported
         self._prefill_kw = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
+        self._warned_batch = False
         #: counts of the last generate_until call: {"stored": ..., "generated": ...}
         self.sample_counts: dict[str, int] = {}
 
@@ -200,6 +201,11 @@ class HFRepeatsLM(HFLM):
             else:
                 seeds = sample_seeds(self.run_seed, group.context, missing)
                 size = self._sub_batch_size(len(missing), context_ids.shape[1] + max_gen_toks)
+                if size == 1 and len(missing) > 1 and not self._warned_batch:
+                    self._warned_batch = True
+                    log.warning("hf-repeats decodes --batch_size rows at once (now 1): pass "
+                                "--batch_size N, or auto on a GPU, to decode the N samples of "
+                                "a problem together")
                 for start in range(0, len(missing), size):
                     idx = missing[start:start + size]
                     texts = self._decode(context_ids, seeds[start:start + size], warpers,
@@ -246,7 +252,8 @@ class HFRepeatsLM(HFLM):
                 raise InputError("hf-repeats needs a transformers version whose caches have "
                                  "`layers` (upgrade transformers)")
             for src, dst in zip(prompt_cache.layers, cache.layers, strict=True):
-                dst.update(src.keys.expand(rows, -1, -1, -1), src.values.expand(rows, -1, -1, -1))
+                keys, values = src.keys.expand(rows, -1, -1, -1), src.values.expand(rows, -1, -1, -1)
+                dst.update(keys, values)  # type: ignore[union-attr]
             del prompt_cache
             logits = prefill.logits[:, -1, :].expand(rows, -1)
             gens = [torch.Generator(device=self.device).manual_seed(s) for s in seeds]
