@@ -43,9 +43,11 @@ log = logging.getLogger("lm_eval_scaling")
 
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
+    from ._common import EXIT_CODES_HELP
 
     parser = argparse.ArgumentParser(
         prog="lm-eval-scaling",
+        epilog=EXIT_CODES_HELP,
         description=(
             "Pretraining scaling laws for generative evaluations: harness output -> "
             "pass@k -> scaling-law fits, backtests, compute-optimal envelope, report."
@@ -57,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _SUBCOMMANDS:
         module.register(sub)
+    for subparser in sub.choices.values():
+        subparser.epilog = EXIT_CODES_HELP
     return parser
 
 
@@ -88,3 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # e.g. piped into `head`
         return 0
+    except OSError as exc:  # an output that became unwritable mid-run (disk full, ...)
+        from ..tables.files import os_error_message
+
+        where = exc.filename or "output"
+        sys.stderr.write(f"lm-eval-scaling {args.command}: error: "
+                         f"{os_error_message(where, exc, 'I/O error')}\n")
+        return 2

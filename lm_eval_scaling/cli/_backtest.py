@@ -7,9 +7,11 @@ import sys
 from pathlib import Path
 
 from ._common import (
+    EXIT_EMPTY,
     add_fit_arguments,
     add_law_argument,
     add_table_arguments,
+    check_output,
     fit_options,
     parse_int_list,
     read_points,
@@ -75,10 +77,15 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from ..analysis.backtest import backtest
+    from ..errors import InputError
     from ..fit.numbers import format_number
-    from ..tables.files import write_table_file
+    from ..tables.files import output_lock, write_table_file
 
+    if not (args.threshold > 0 and args.stability > 0):
+        raise InputError(f"--threshold and --stability must be > 0, got {args.threshold}, "
+                         f"{args.stability}")
     options = fit_options(args)
+    sidecars = check_output(args.output, [*args.inputs, args.ladder, args.gold], ["summary"])
     counts, gold, points = read_points(args, options)
     has_gold = bool(points["gold"].notna().any())
     laws = args.law or (["compute", "params_tokens"] + (["gold"] if has_gold else []))
@@ -86,15 +93,18 @@ def run(args: argparse.Namespace) -> int:
     result = backtest(points, laws=laws, targets=targets, options=options,
                       baselines=args.baselines, counts=counts, gold=gold,
                       progress=sys.stderr.isatty())
+    if result.rows.empty:
+        names = ", ".join(name for name, _ in result.targets) or "(none)"
+        raise InputError(
+            f"nothing to backtest: no checkpoint left below the target(s) {names} (after "
+            "--exclude); choose more expensive --targets or exclude less")
     summary = result.summary(threshold=args.threshold, stability=args.stability,
                              horizon=args.horizon, plateau_oom=args.plateau_oom,
                              stable_on=args.stable_on)
     if args.output:
-        path = Path(args.output)
-        write_table_file(result.rows, path)
-        suffix = "".join(path.suffixes) or ".csv"
-        stem = path.name[: len(path.name) - len("".join(path.suffixes))] if path.suffixes else path.name
-        write_table_file(summary, path.with_name(f"{stem}_summary{suffix}"))
+        with output_lock(Path(args.output).parent):  # the pair, never mixed with another run's
+            write_table_file(result.rows, args.output)
+            write_table_file(summary, sidecars[0])
     with pd.option_context("display.max_rows", None, "display.max_columns", None,
                            "display.width", 200):
         out = sys.stdout
@@ -106,4 +116,4 @@ def run(args: argparse.Namespace) -> int:
         shown = summary.drop(columns=[c for c in SUMMARY_HIDDEN if c in summary.columns
                                       and (c != "task" or (summary[c] == "").all())])
         out.write(shown.to_string(index=False, float_format=format_number) + "\n")
-    return 0
+    return EXIT_EMPTY if not result.rows["converged"].astype(bool).any() else 0

@@ -3,51 +3,191 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import pandas as pd
 
 from ..errors import InputError
 from ..fit.numbers import format_number
-from ..tables.files import write_table_file
+from ..tables.files import check_output_file, sidecar_path, write_table_file
 
-__all__ = ["add_estimator_arguments", "add_fit_arguments", "add_law_argument", "add_output_argument", "add_table_arguments",
-           "emit_table", "fit_options", "parse_int_list", "read_points"]
+__all__ = [
+    "EXIT_CODES_HELP",
+    "EXIT_EMPTY",
+    "EXIT_ERROR",
+    "EXIT_OK",
+    "add_estimator_arguments",
+    "add_fit_arguments",
+    "add_law_argument",
+    "add_output_argument",
+    "add_problems_argument",
+    "add_table_arguments",
+    "check_bootstrap",
+    "check_output",
+    "emit_table",
+    "fit_options",
+    "parse_int_list",
+    "positive_int",
+    "read_points",
+    "seed_int",
+]
 
 if TYPE_CHECKING:
     from ..analysis.options import FitOptions
 
+log = logging.getLogger("lm_eval_scaling")
+
+#: Exit codes of every subcommand.
+EXIT_OK = 0
+#: The command ran but produced nothing (no fit possible, every point censored or excluded).
+EXIT_EMPTY = 1
+#: Bad input, bad option, or an output that cannot be written; one line on stderr.
+EXIT_ERROR = 2
+EXIT_CODES_HELP = ("exit codes: 0 success; 1 nothing produced (no fit, no usable point, "
+                   "nothing left after --exclude); 2 bad input, bad option or unwritable output")
+
+
+def check_output(
+    output: str | None,
+    inputs: Sequence[object],
+    sidecars: Sequence[str] = (),
+    *,
+    table: bool = True,
+) -> list[Path]:
+    """Check ``-o`` (and the sidecar files written beside it) before any computation;
+    returns the sidecar paths (empty without ``-o``)."""
+    if not output:
+        return []
+    side = [sidecar_path(output, name) for name in sidecars]
+    check_output_file(output, inputs=inputs, sidecars=side, table=table)
+    return side
+
+
+#: Largest k (and range end) accepted on the command line: pass@k is exact up to n = 1e12.
+MAX_K: Final = 10**12
+#: Most k values one option may produce (each costs a pass over every problem).
+MAX_K_VALUES: Final = 10_000
+#: Largest seed: numpy seeds are non-negative, and 2**63 - 1 fits every integer column.
+MAX_SEED: Final = 2**63 - 1
+
+
+def _whole(text: str, part: str) -> int:
+    """``"1e4"`` -> 10000; refuses fractions, non-numbers and values above :data:`MAX_K`."""
+    try:
+        value = int(text)
+    except ValueError:
+        try:
+            f = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated integers like 1,10,100 (or 1-8, or 1:1e4:24), "
+                f"got {part!r}") from None
+        if not (math.isfinite(f) and f.is_integer()):
+            raise argparse.ArgumentTypeError(f"expected whole numbers, got {part!r}") from None
+        value = int(f)
+    if value > MAX_K:
+        raise argparse.ArgumentTypeError(f"k values must be <= {MAX_K:.0e}, got {text} in {part!r}")
+    return value
+
 
 def parse_int_list(text: str) -> list[int]:
     """``"1,10,100"`` -> ``[1, 10, 100]``; also ``"1-8"`` ranges and ``"1:1e4:24"``
-    (24 log-spaced integers from 1 to 10,000, duplicates removed)."""
+    (24 log-spaced integers from 1 to 10,000, duplicates removed).  Values are bounded by
+    :data:`MAX_K` and their number by :data:`MAX_K_VALUES`."""
     out: list[int] = []
     for part in text.split(","):
         part = part.strip()
         if not part:
             continue
-        try:
-            if part.count(":") == 2:
-                lo, hi, num = (float(x) for x in part.split(":"))
-                import numpy as np
+        if part.count(":") == 2:
+            lo_s, hi_s, num_s = part.split(":")
+            lo, hi, num = _whole(lo_s, part), _whole(hi_s, part), _whole(num_s, part)
+            if lo < 1 or hi < lo or not 1 <= num <= MAX_K_VALUES:
+                raise argparse.ArgumentTypeError(
+                    f"log grid LO:HI:NUM needs 1 <= LO <= HI and 1 <= NUM <= {MAX_K_VALUES}, "
+                    f"got {part!r}")
+            import numpy as np
 
-                vals = np.unique(np.round(np.geomspace(lo, hi, int(num))).astype(int))
-                out.extend(int(v) for v in vals)
-            elif "-" in part[1:]:
-                lo_s, hi_s = part.split("-", 1)
-                out.extend(range(int(lo_s), int(hi_s) + 1))
-            else:
-                out.append(int(float(part)) if float(part).is_integer() else int(part))
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(
-                f"expected comma-separated integers like 1,10,100 (or 1-8, or 1:1e4:24), got {part!r}"
-            ) from exc
+            vals = np.unique(np.round(np.geomspace(lo, hi, num)).astype(np.int64))
+            out.extend(int(v) for v in vals)
+        elif "-" in part[1:]:
+            lo_s, hi_s = part.split("-", 1)
+            lo, hi = _whole(lo_s, part), _whole(hi_s, part)
+            if hi - lo + 1 > MAX_K_VALUES:
+                raise argparse.ArgumentTypeError(
+                    f"range {part!r} has {hi - lo + 1} values; at most {MAX_K_VALUES} "
+                    "(use a log grid LO:HI:NUM)")
+            out.extend(range(lo, hi + 1))
+        else:
+            out.append(_whole(part, part))
+        if len(out) > MAX_K_VALUES:
+            raise argparse.ArgumentTypeError(f"more than {MAX_K_VALUES} k values in {text!r}")
     if not out or min(out) < 1:
         raise argparse.ArgumentTypeError(f"k values must be integers >= 1, got {text!r}")
     return sorted(set(out))
+
+
+def seed_int(text: str) -> int:
+    """A bootstrap seed: an integer in [0, 2**63 - 1]."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"seeds must be in [0, 2**63 - 1], got {text}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1 (worker counts, grids)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
+#: Fewest bootstrap draws accepted for a percentile interval.
+MIN_BOOTSTRAP: Final = 20
+
+
+def check_bootstrap(n_boot: int, ci: float | None, option: str = "--bootstrap",
+                    *, zero_means_off: bool = False) -> None:
+    """Refuse a bootstrap too small for a percentile interval (fewer than
+    :data:`MIN_BOOTSTRAP` draws, or negative); warn when the interval's tails hold less
+    than one draw each (``B < 2 / (1 - ci)``, 40 at 95%).  ``0`` is allowed where it
+    switches the bootstrap off."""
+    if n_boot == 0 and (zero_means_off or not ci):
+        return
+    level = ci if ci else 0.95
+    if not 0 < level < 1:
+        raise InputError(f"--ci must be in (0, 1) (or 0 for none), got {ci}")
+    if n_boot < MIN_BOOTSTRAP:
+        hint = "; 0 for no bootstrap" if zero_means_off else "; --ci 0 for no intervals"
+        raise InputError(f"{option} {n_boot} is too few draws for a {level:.0%} percentile "
+                         f"interval: need at least {MIN_BOOTSTRAP}{hint}")
+    tails = math.ceil(2.0 / (1.0 - level) - 1e-9)
+    if n_boot < tails:
+        log.warning("%s %d: a %.0f%% percentile interval from fewer than %d draws has less "
+                    "than one draw in each tail; its ends are the extreme draws", option,
+                    n_boot, 100 * level, tails)
+
+
+def add_problems_argument(parser: argparse.ArgumentParser) -> None:
+    """``--problems intersect|all``: what to do when checkpoints were scored on different
+    problem sets (:func:`lm_eval_scaling.passk.problems.align_problems`)."""
+    parser.add_argument(
+        "--problems", choices=["intersect", "all"], default="intersect",
+        help="checkpoints scored on different problem sets: compare them on the problems "
+             "they share (intersect, default; --exclude'd checkpoints do not shrink the "
+             "set) or keep every problem (all); either way a warning names them")
 
 
 def add_output_argument(parser: argparse.ArgumentParser, what: str) -> None:
@@ -113,6 +253,7 @@ def add_table_arguments(p: argparse.ArgumentParser, *, ladder_required: bool = T
     p.add_argument("--exclude", action="append", default=[], metavar="GLOB",
                    help="leave out checkpoints whose name matches GLOB (repeatable), "
                         "e.g. '*_2M' for the untrained step-1 Pythia checkpoints")
+    add_problems_argument(p)
 
 
 def add_law_argument(p: argparse.ArgumentParser, *, default: Sequence[str] | None,
@@ -174,9 +315,9 @@ def add_fit_arguments(p: argparse.ArgumentParser, *, bootstrap: str | None = Non
                         f"{d['chance_level']:g}: generative tasks such as GSM8K)")
     p.add_argument("--ci", type=float, default=d["ci"],
                    help=f"confidence level (default {d['ci']})")
-    p.add_argument("--seed", type=int, default=d["seed"],
+    p.add_argument("--seed", type=seed_int, default=d["seed"],
                    help=f"bootstrap seed (default {d['seed']})")
-    p.add_argument("--jobs", type=int, default=d["n_jobs"],
+    p.add_argument("--jobs", type=positive_int, default=d["n_jobs"],
                    help="worker processes (default: up to 2)")
 
 
@@ -216,12 +357,16 @@ def read_points(args: argparse.Namespace, options: FitOptions,
     counts, ladder and gold, joined once (the problem bootstraps resample counts and gold)."""
     from ..analysis.points import passk_points
     from ..collect.load import load_tables
+    from ..passk.problems import align_problems
     from ..tables.ladder import load_ladder
     from ..tables.schema import read_gold
 
-    counts, collected_gold = load_tables(args.inputs)
     ladder = load_ladder(args.ladder, parameters=args.parameters)
+    counts, collected_gold = load_tables(args.inputs)
+    counts = align_problems(counts, args.problems, exclude=args.exclude)
     gold = read_gold(args.gold) if args.gold else collected_gold
+    if gold is not None:
+        gold = align_problems(gold, args.problems, exclude=args.exclude, what="gold")
     points = passk_points(counts, ladder, ks=args.k, gold=gold, exclude=args.exclude,
                           **options.points_kwargs())
     return counts, gold, points
@@ -235,14 +380,21 @@ def _fit_defaults() -> dict[str, Any]:
     return {f.name: f.default for f in fields(FitOptions)}
 
 
+#: Most starting points ``--grid N`` may ask for (each is a full optimisation).
+MAX_GRID: Final = 100_000
+
+
 def _grid(text: str) -> str | int:
     if text in ("auto", "full"):
         return text
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected auto, full or a number of starts, got {text!r}") from None
+    if not 1 <= value <= MAX_GRID:
+        raise argparse.ArgumentTypeError(f"a number of starts in [1, {MAX_GRID}], got {text}")
+    return value
 
 
 def _bound(text: str) -> tuple[str, tuple[float | None, float | None]]:

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from ._common import (
+    EXIT_EMPTY,
     add_fit_arguments,
     add_table_arguments,
+    check_output,
     fit_options,
     parse_int_list,
     read_points,
@@ -56,21 +58,21 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     from ..analysis.envelope_tables import envelope_tables
     from ..analysis.fits import fit_table
-    from ..tables.files import write_table_file
+    from ..tables.files import output_lock, write_table_file
 
     options = fit_options(args)
+    names = ("summary", "budgets")
+    sidecars = check_output(args.output, [*args.inputs, args.ladder, args.gold], names)
     _, _, points = read_points(args, options)
     fits = fit_table(points, laws=["params_tokens", "compute"], options=options, warn=False)
     tables = envelope_tables(points, fits, budgets=args.budgets)
     if args.output:
-        path = Path(args.output)
-        suffix = "".join(path.suffixes) or ".csv"
-        stem = path.name[: len(path.name) - len("".join(path.suffixes))] if path.suffixes else path.name
-        write_table_file(tables["checkpoints"], path)
-        for name in ("summary", "budgets"):
-            write_table_file(tables[name], path.with_name(f"{stem}_{name}{suffix}"))
+        with output_lock(Path(args.output).parent):  # the three, never mixed with another run's
+            write_table_file(tables["checkpoints"], args.output)
+            for name, path in zip(names, sidecars):
+                write_table_file(tables[name], path)
     _print(tables, full=not args.output)
-    return 0
+    return EXIT_EMPTY if tables["summary"].empty else 0
 
 
 def _print(tables: dict[str, Any], *, full: bool) -> None:

@@ -11,10 +11,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
+from ..tables.files import sidecar_path
 from ._common import (
+    EXIT_EMPTY,
     add_fit_arguments,
     add_law_argument,
     add_table_arguments,
+    check_bootstrap,
     fit_options,
     parse_int_list,
     read_points,
@@ -84,16 +87,17 @@ def run(args: argparse.Namespace) -> int:
 
     from ..analysis.fits import fit_table
     from ..fit.numbers import format_number
+    from ..tables.files import check_output_file, write_text
 
     options = fit_options(args)
+    check_bootstrap(options.bootstrap, options.ci, zero_means_off=True)
+    if args.output:
+        check_output_file(args.output, inputs=[*args.inputs, args.ladder, args.gold], table=False,
+                          sidecars=[_sensitivity_path(args.output)] if args.sensitivity else [])
     counts, gold, points = read_points(args, options)
     fits = fit_table(points, laws=args.law, options=options, counts=counts, gold=gold)
     if args.output:
-        path = Path(args.output)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps([f.to_dict() for f in fits], indent=1) + "\n")
-        tmp.replace(path)
+        write_text(args.output, json.dumps([f.to_dict() for f in fits], indent=1) + "\n")
     table = fits_frame(fits)
     if "task" in table.columns and (table["task"] == "").all():
         table = table.drop(columns="task")
@@ -106,7 +110,16 @@ def run(args: argparse.Namespace) -> int:
             formatters={c: (lambda s, w=w: f"{s:<{w}}") for c, w in widths.items()}) + "\n")
     if args.sensitivity:
         _sensitivity(args, options, counts, gold)
+    if not fits:
+        sys.stderr.write("lm-eval-scaling fit: no fit was possible (too few usable points at "
+                         "every law and k)\n")
+        return EXIT_EMPTY
     return 0
+
+
+def _sensitivity_path(output: str) -> Path:
+    """``fits.json`` -> ``fits_sensitivity.csv``."""
+    return sidecar_path(Path(output).with_suffix(".csv"), "sensitivity")
 
 
 def _sensitivity(args: argparse.Namespace, options: Any, counts: Any, gold: Any) -> None:
@@ -121,9 +134,7 @@ def _sensitivity(args: argparse.Namespace, options: Any, counts: Any, gold: Any)
     table = sensitivity_table(counts, ladder, laws=args.law, ks=args.k, gold=gold,
                               exclude=args.exclude, options=options)
     if args.output:
-        path = Path(args.output)
-        stem = path.name[: len(path.name) - len("".join(path.suffixes))] if path.suffixes else path.name
-        write_table_file(table, path.with_name(f"{stem}_sensitivity.csv"))
+        write_table_file(table, _sensitivity_path(args.output))
     shown = table.copy()
     shown["value"] = [("0 (at bound)" if b else format_number(v))
                       for v, b in zip(shown["value"], shown["at_bound"])]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ._rescore import add_force_argument
+
 __all__ = ["register"]
 
 
@@ -38,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     m.add_argument("--task", default=None,
                    help="task name in counts.csv (default: the file name before _pass_at_k)")
     m.add_argument("-o", "--output", required=True, metavar="DIR")
+    add_force_argument(m)
     m.set_defaults(handler=_run_monkeys)
 
     le = kinds.add_parser(
@@ -62,6 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                          "the samples were scored by several)")
     le.add_argument("--strip-prefix", action="append", default=[], metavar="PREFIX")
     le.add_argument("-o", "--output", required=True, metavar="DIR")
+    add_force_argument(le)
     le.set_defaults(handler=_run_lm_eval)
 
     li = kinds.add_parser(
@@ -87,20 +91,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     li.add_argument("--ids-from-rows", action="store_true",
                     help="number problems by row when the docs carry no id")
     li.add_argument("-o", "--output", required=True, metavar="DIR")
+    add_force_argument(li)
     li.set_defaults(handler=_run_lighteval)
 
 
 def _run_monkeys(args: argparse.Namespace) -> int:
     from ..collect.monkeys import import_monkeys
-    from ..tables.files import write_table_file
+    from ..tables.files import output_lock, write_table_file
     from ._rescore import output_dir
 
-    out = output_dir(args.output)
+    out = output_dir(args.output, [args.file], force=args.force)
     result = import_monkeys(args.file, task=args.task)
-    for name in ("counts", "ladder"):
-        table = getattr(result, name)
-        path = write_table_file(table, out / f"{name}.csv")
-        sys.stdout.write(f"{name + ':':9s} {path} ({len(table)} rows)\n")
+    with output_lock(out):
+        for name in ("counts", "ladder"):
+            table = getattr(result, name)
+            path = write_table_file(table, out / f"{name}.csv")
+            sys.stdout.write(f"{name + ':':9s} {path} ({len(table)} rows)\n")
     if result.unmatched:
         sys.stdout.write(f"not Pythia checkpoints (no ladder row): {', '.join(result.unmatched)}\n")
     return 0
@@ -109,7 +115,7 @@ def _run_monkeys(args: argparse.Namespace) -> int:
 def _run_lm_eval(args: argparse.Namespace) -> int:
     from ._rescore import output_dir, write_rescored
 
-    out = output_dir(args.output)
+    out = output_dir(args.output, args.run_dirs, force=args.force)
     if args.extractor is not None:
         from ..collect.rescore import rescore_runs
 
@@ -129,7 +135,7 @@ def _run_lighteval(args: argparse.Namespace) -> int:
     from ..collect.lighteval import import_lighteval
     from ._rescore import output_dir, write_rescored
 
-    out = output_dir(args.output)
+    out = output_dir(args.output, args.files, force=args.force)
     result = import_lighteval(args.files, model=args.model, revision=args.revision,
                               task=args.task, metric=args.metric, extractor=args.extractor,
                               ids_from_rows=args.ids_from_rows)

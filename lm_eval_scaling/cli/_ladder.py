@@ -154,7 +154,9 @@ def _run(args: argparse.Namespace) -> int:
 def _slurm(args: argparse.Namespace) -> int:
     from ..runs.plan import check_plan_file
     from ..runs.slurm import slurm_script
+    from ..tables.files import check_output_file, write_text
 
+    check_output_file(args.output, inputs=[args.ladder], table=False)
     settings, jobs = _plan(args)
     check_plan_file(settings, args.out)
     argv = [str(Path(args.ladder).resolve()) if Path(args.ladder).exists() else args.ladder,
@@ -168,7 +170,7 @@ def _slurm(args: argparse.Namespace) -> int:
     script = slurm_script(jobs, argv, Path(args.out).resolve(), sbatch=args.sbatch,
                           max_parallel=args.max_parallel)
     (Path(args.out) / "slurm").mkdir(parents=True, exist_ok=True)  # for --output logs
-    Path(args.output).write_text(script, encoding="utf-8")
+    write_text(args.output, script)
     sys.stdout.write(f"{args.output}: {len(jobs)} array tasks; submit with: sbatch "
                      f"{shlex.quote(args.output)}\n")
     return 0
@@ -176,8 +178,9 @@ def _slurm(args: argparse.Namespace) -> int:
 
 def _init(args: argparse.Namespace) -> int:
     from ..runs.init import ladder_table
-    from ..tables.files import write_table_file
+    from ..tables.files import check_output_file, write_table_file
 
+    check_output_file(args.output)
     table = ladder_table(args.checkpoints, tokens_per_step=args.tokens_per_step,
                          trust_remote_code=args.trust_remote_code)
     write_table_file(table, Path(args.output))

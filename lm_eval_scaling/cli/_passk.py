@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_estimator_arguments, add_output_argument, emit_table, parse_int_list
+from ._common import (
+    EXIT_EMPTY,
+    add_estimator_arguments,
+    add_output_argument,
+    add_problems_argument,
+    check_bootstrap,
+    check_output,
+    emit_table,
+    parse_int_list,
+    seed_int,
+)
 
 __all__ = ["register"]
 
@@ -31,8 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--ci", type=float, default=0.95,
                    help="bootstrap confidence level; 0 disables the bootstrap (default 0.95)")
     p.add_argument("--bootstrap", type=int, default=1000, metavar="B",
-                   help="bootstrap resamples over problems (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+                   help="bootstrap resamples over problems (default 1000; at least 20)")
+    p.add_argument("--seed", type=seed_int, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--policy", choices=["drop_problems", "drop_k", "error"], default="drop_problems",
                    help="problems with num_samples < k: leave them out of that k (default), "
                         "report NaN for the k, or fail")
@@ -41,6 +51,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    default="auto",
                    help="with --estimator beta_binomial: the success-probability model "
                         "(default auto: chosen per checkpoint by held-out likelihood)")
+    p.add_argument("--ladder", metavar="FILE|pythia", default=None,
+                   help="ladder table or the preset 'pythia': rows are then ordered by "
+                        "compute (default: checkpoint names in natural order, 70m before 1b)")
+    add_problems_argument(p)
     add_output_argument(p, "pass@k table")
     p.set_defaults(handler=run)
 
@@ -48,10 +62,26 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     from ..collect.load import load_tables
     from ..passk.benchmark import passk_table
+    from ..passk.problems import align_problems
 
+    check_bootstrap(args.bootstrap, args.ci)
+    check_output(args.output, [*args.inputs, args.ladder])
+    ladder = None
+    if args.ladder:
+        from ..tables.ladder import load_ladder
+
+        ladder = load_ladder(args.ladder)
     counts, _ = load_tables(args.inputs)
+    counts = align_problems(counts, args.problems)
     table = passk_table(counts, args.k, ci=args.ci or None, n_boot=args.bootstrap,
                         seed=args.seed, policy=args.policy, estimator=args.estimator,
                         model=args.model, hierarchical=args.hierarchical)
+    if ladder is not None:
+        from ..analysis.points import passk_points
+
+        points = passk_points(counts, ladder, ks=args.k, policy=args.policy, passk=table)
+        compute = points.drop_duplicates("checkpoint").set_index("checkpoint")["compute"]
+        table = (table.assign(compute=table["checkpoint"].map(compute))
+                 .sort_values("compute", kind="stable").reset_index(drop=True))
     emit_table(table, args.output, display_columns=DISPLAY_COLUMNS)
-    return 0
+    return EXIT_EMPTY if table["pass_at_k"].isna().all() else 0

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from ..errors import InputError
-from ._common import add_output_argument, emit_table
+from ._common import add_output_argument, check_output, emit_table
 
 __all__ = ["register"]
 
@@ -60,7 +60,11 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis.plan import allocate_samples, samples_needed, samples_rounds
     from ..collect.load import load_tables
     from ..tables.checkpoints import checkpoint_name
+    from ..tables.files import check_output_dir, output_lock, write_text
 
+    check_output(args.output, args.inputs)
+    if args.samples_dir is not None:
+        check_output_dir(args.samples_dir, names=(), inputs=args.inputs)
     counts, _ = load_tables(args.inputs)
     names = pd.Series([checkpoint_name(m, r) for m, r in zip(counts["model"], counts["revision"])],
                       index=counts.index)
@@ -103,9 +107,9 @@ def run(args: argparse.Namespace) -> int:
           f"{alloc.width_after:.3g} projected")
     if args.samples_dir is not None:
         rounds = samples_rounds(list(table["problem_id"]), alloc.n_more, args.chunk, task)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for j, sel in enumerate(rounds, 1):
-            (out_dir / f"round_{j:02d}.json").write_text(json.dumps(sel) + "\n", encoding="utf-8")
+        with output_lock(out_dir):
+            for j, sel in enumerate(rounds, 1):
+                write_text(out_dir / f"round_{j:02d}.json", json.dumps(sel) + "\n")
         print(f"# wrote {len(rounds)} lm_eval --samples file(s) to {out_dir}/round_NN.json: "
               f"lm_eval ... --samples {out_dir}/round_01.json --metadata "
               f"'{{\"n_samples\": {args.chunk}}}' --seed <a seed per round>")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import parse_int_list
+from ._common import check_output, parse_int_list
 
 __all__ = ["PREDICT_COLUMNS", "predict_table", "register"]
 
@@ -81,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from ._common import emit_table
 
     path = Path(args.fits)
+    check_output(args.output, [args.fits])
     try:
         data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:

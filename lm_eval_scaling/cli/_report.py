@@ -9,6 +9,7 @@ from ._common import (
     add_fit_arguments,
     add_law_argument,
     add_table_arguments,
+    check_bootstrap,
     fit_options,
     parse_int_list,
 )
@@ -68,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis.options import FitOptions
     from ..report import ReportOptions, build_report
 
+    check_bootstrap(args.bootstrap, args.ci)
+    check_bootstrap(args.fit_bootstrap, args.ci, "--fit-bootstrap", zero_means_off=True)
     options = ReportOptions(
         ks=tuple(args.k) if args.k else None,
         laws=tuple(args.law) if args.law else None,
@@ -80,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         sensitivity=args.sensitivity,
         figure_formats=tuple(args.format),
         dpi=args.dpi,
+        problems=args.problems,
     )
     index = build_report(args.inputs, args.output, ladder=args.ladder, gold=args.gold,
                          parameters=args.parameters, options=options, force=args.force,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["output_dir", "register", "write_rescored"]
+__all__ = ["add_force_argument", "output_dir", "register", "write_rescored"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -38,13 +39,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="directory to write the tables into")
     p.add_argument("--strip-prefix", action="append", default=[], metavar="PREFIX",
                    help="remove PREFIX from the start of model names; repeatable")
+    add_force_argument(p)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..collect.rescore import rescore_runs
 
-    out = output_dir(args.output)
+    out = output_dir(args.output, args.run_dirs, force=args.force)
     result = rescore_runs(args.run_dirs, args.extractor, strip_prefixes=args.strip_prefix)
     write_rescored(out, result.counts, result.answers, result.runs)
     if result.warnings:
@@ -56,7 +58,7 @@ def write_rescored(out: Path, counts: pd.DataFrame, answers: pd.DataFrame | None
                    runs: pd.DataFrame | None) -> None:
     """Write counts/answers/majority (and runs when given) and say where."""
     from ..passk.majority import majority_table
-    from ..tables.files import write_table_file
+    from ..tables.files import output_lock, write_table_file
 
     tables = {"counts": counts}
     if answers is not None:
@@ -64,16 +66,24 @@ def write_rescored(out: Path, counts: pd.DataFrame, answers: pd.DataFrame | None
         tables["majority"] = majority_table(answers)
     if runs is not None:
         tables["runs"] = runs
-    for name, table in tables.items():
-        path = write_table_file(table, out / f"{name}.csv")
-        sys.stdout.write(f"{name + ':':9s} {path} ({len(table)} rows)\n")
+    with output_lock(out):  # one run's tables, never mixed with another's
+        for name, table in tables.items():
+            path = write_table_file(table, out / f"{name}.csv")
+            sys.stdout.write(f"{name + ':':9s} {path} ({len(table)} rows)\n")
 
 
-def output_dir(value: str) -> Path:
-    """``-o DIR`` checked before any work starts."""
-    from ..errors import InputError
+#: The files ``write_rescored`` may write into ``-o DIR``.
+RESCORED_FILES = ("counts.csv", "answers.csv", "majority.csv", "runs.csv", "ladder.csv")
 
-    out = Path(value)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a directory")
-    return out
+
+def output_dir(value: str, inputs: Sequence[object] = (), *, force: bool = False) -> Path:
+    """``-o DIR`` checked before any work starts: a writable directory, not an input, whose
+    tables of the same names lm-eval-scaling wrote (else ``--force``)."""
+    from ..tables.files import check_output_dir
+
+    return check_output_dir(value, names=RESCORED_FILES, inputs=inputs, force=force)
+
+
+def add_force_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true",
+                   help="replace tables in DIR even when lm-eval-scaling did not write them")

@@ -19,6 +19,10 @@ Merging rules (the resumability contract, docs/tasks.md):
 * Gold log-probabilities are deterministic: the same problem in two runs must agree
   (within ``gold_rtol``) and is kept once.
 * A truncated last line of a samples file (a killed run) is skipped with a warning.
+* A task of a results file without its samples file (missing, a directory, a dangling
+  link) is an error, never skipped; so is input that yields no row at all.
+* Runs made with lm_eval's ``--limit`` (a subset of the problems) are flagged: the
+  ``limit`` column of ``runs.csv`` and a warning.
 """
 
 from __future__ import annotations
@@ -35,17 +39,19 @@ from tqdm.auto import tqdm
 
 from ..errors import InputError
 from ..tables.checkpoints import checkpoint_name
-from ..tables.files import write_table_file
+from ..tables.files import check_output_dir, output_lock, write_table_file
 from ..tables.schema import read_counts, read_gold
 from ._files import RunTask, find_results_files, run_tasks
 from ._stream import ProblemRecord, iter_records
 
-__all__ = ["RUNS_COLUMNS", "CollectResult", "collect_tables", "write_tables"]
+__all__ = ["RUNS_COLUMNS", "TABLE_FILES", "CollectResult", "collect_tables", "write_tables"]
 
 log = logging.getLogger(__name__)
 
-RUNS_COLUMNS = ("model", "revision", "task", "kind", "backend", "seed", "num_problems",
-                "num_samples", "results_file", "samples_file")
+RUNS_COLUMNS = ("model", "revision", "task", "kind", "backend", "seed", "limit",
+                "num_problems", "num_samples", "results_file", "samples_file")
+#: The files ``write_tables`` writes into its directory.
+TABLE_FILES = ("counts.csv", "gold.csv", "runs.csv")
 
 _Key = tuple[str, str, str]  # (model, revision, task)
 
@@ -114,19 +120,29 @@ def _merge_runs(
         records = records_of(task, state.warnings)
         if records is not None:
             state.add(task, records)
-    return state.result()
+    result = state.result()
+    if result.counts.empty and result.gold.empty:
+        raise InputError(
+            f"no counts and no gold rows in {len(tasks)} samples file(s) under "
+            f"{', '.join(map(str, paths))}: the files are empty or hold no task of "
+            "lm-eval-scaling (num_samples/num_correct or gold_logprob per line)")
+    return result
 
 
-def write_tables(result: CollectResult, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
-    """Write ``counts.csv``, ``gold.csv`` and ``runs.csv`` into ``out_dir``; return the paths."""
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a directory")
-    return {
-        "counts": write_table_file(result.counts, out / "counts.csv"),
-        "gold": write_table_file(result.gold, out / "gold.csv"),
-        "runs": write_table_file(result.runs, out / "runs.csv"),
-    }
+def write_tables(result: CollectResult, out_dir: str | os.PathLike[str], *,
+                 force: bool = False) -> dict[str, Path]:
+    """Write ``counts.csv``, ``gold.csv`` and ``runs.csv`` into ``out_dir``; return the paths.
+
+    Refuses (InputError) a directory holding one of those files that this package did not
+    write (:func:`lm_eval_scaling.tables.files.check_output_dir`) unless ``force``.
+    """
+    out = check_output_dir(out_dir, names=TABLE_FILES, force=force)
+    with output_lock(out):
+        return {
+            "counts": write_table_file(result.counts, out / "counts.csv"),
+            "gold": write_table_file(result.gold, out / "gold.csv"),
+            "runs": write_table_file(result.runs, out / "runs.csv"),
+        }
 
 
 # --------------------------------------------------------------------------- helpers
@@ -137,9 +153,12 @@ def _list_tasks(results_files: Iterable[Path]) -> list[RunTask]:
     for path in results_files:
         found, missing = run_tasks(path)
         tasks.extend(found)
-        for name in missing:
-            log.info("%s: task %s has no samples file (not run with --log_samples?); skipped",
-                     path, name)
+        if missing:
+            raise InputError(
+                f"{path}: task(s) {', '.join(missing)} have no samples file "
+                f"(samples_<task>_<date>.jsonl beside it is missing, a directory or a dangling "
+                "link; was lm_eval run with --log_samples?): their samples would be silently "
+                "lost; restore the file or move the results file away")
     if not tasks:
         raise InputError(
             "no samples files (samples_<task>_<date>.jsonl) beside the results files: "
@@ -220,9 +239,15 @@ class _Accumulator:
                      "lm-eval-scaling, skipped", task.samples_path)
         if kind == "counts":
             self._check_duplicate_run(task, problems)
+        if task.limit:
+            message = (f"{task.samples_path}: run with lm_eval --limit {task.limit}: only part "
+                       "of the problems (see the 'limit' column of runs.csv)")
+            log.warning(message)
+            self.warnings.append(message)
         self.runs.append({
             "model": task.model, "revision": task.revision, "task": task.task, "kind": kind,
-            "backend": task.backend, "seed": ";".join(task.seed), "num_problems": len(problems),
+            "backend": task.backend, "seed": ";".join(task.seed), "limit": task.limit,
+            "num_problems": len(problems),
             "num_samples": total, "results_file": str(task.results_path),
             "samples_file": str(task.samples_path),
         })

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ..errors import InputError
+from ..harness.options import RUN_DEFINING_METADATA
 
 __all__ = ["RunTask", "find_results_files", "run_tasks"]
 
@@ -28,13 +29,11 @@ _SETTING_FIELDS: Final = (
     "target_delimiter", "fewshot_delimiter", "fewshot_config", "num_fewshot",
     "gen_prefix", "generation_kwargs", "filter_list", "process_results",
 )
-# Metadata keys that define the task (the rest -- n_samples, model_args merged in by
-# lm_eval, local data paths -- may differ between chunks).
-_SETTING_METADATA: Final = ("version", "answer_extraction", "arith_train_size",
-                            "arith_test_size", "arith_seed")
 # Run-level fields that change the prompt.
 _RUN_SETTING_FIELDS: Final = ("system_instruction", "chat_template", "fewshot_as_multiturn")
 _SEED_FIELDS: Final = ("random_seed", "numpy_seed", "torch_seed")
+# ``<function doc_to_text at 0x7f...>``: the address differs in every process.
+_ADDRESS_RE: Final = re.compile(r" at 0x[0-9a-fA-F]+(?=>)")
 
 
 @dataclass(frozen=True)
@@ -51,6 +50,8 @@ class RunTask:
     settings: Mapping[str, str] = field(repr=False)
     #: what makes two runs' samples independent (seeds); equal = duplicate run
     seed: tuple[str, ...] = ()
+    #: lm_eval ``--limit`` of the run ("" when it ran on every problem)
+    limit: str = ""
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -78,7 +79,7 @@ def find_results_files(inputs: Iterable[Path]) -> list[Path]:
 
 def run_tasks(results_path: Path) -> tuple[list[RunTask], list[str]]:
     """The tasks of one results file that have a samples file, and the names of those
-    that have none (run without ``--log_samples``, or not a task of ours)."""
+    that have none (run without ``--log_samples``)."""
     data = _read_json(results_path)
     date = _DATE_RE.search(results_path.stem)
     if date is None:  # pragma: no cover - filtered by find_results_files
@@ -90,6 +91,9 @@ def run_tasks(results_path: Path) -> tuple[list[RunTask], list[str]]:
     model, revision = _model_identity(results_path, data)
     backend = str(config.get("model", ""))
     seed = _seed_signature(config)
+    limit = config.get("limit")
+    if isinstance(limit, float) and limit.is_integer():
+        limit = int(limit)
     versions = data.get("versions") or {}
     found, missing = [], []
     for task, task_cfg in sorted(configs.items()):
@@ -98,7 +102,10 @@ def run_tasks(results_path: Path) -> tuple[list[RunTask], list[str]]:
             missing.append(task)
             continue
         settings = _settings(task_cfg, data, versions.get(task))
-        found.append(RunTask(results_path, samples, task, model, revision, backend, settings, seed))
+        # lm_eval 0.5 names a group's tasks "group::task"; the task is the same
+        name = task.rpartition("::")[2]
+        found.append(RunTask(results_path, samples, name, model, revision, backend, settings, seed,
+                             "" if limit is None else str(limit)))
     return found, missing
 
 
@@ -155,7 +162,20 @@ def _seed_signature(config: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
+    """Canonical JSON of a setting; callables compare by qualified name, not address."""
+    return _ADDRESS_RE.sub("", json.dumps(_without_addresses(value), sort_keys=True, default=str))
+
+
+def _without_addresses(value: Any) -> Any:
+    if isinstance(value, str):
+        return _ADDRESS_RE.sub("", value)
+    if isinstance(value, dict):
+        return {k: _without_addresses(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_without_addresses(v) for v in value]
+    if callable(value):
+        return f"<callable {getattr(value, '__module__', '')}.{getattr(value, '__qualname__', value)}>"
+    return value
 
 
 def _settings(task_cfg: Mapping[str, Any], data: Mapping[str, Any], version: Any) -> dict[str, str]:
@@ -163,7 +183,7 @@ def _settings(task_cfg: Mapping[str, Any], data: Mapping[str, Any], version: Any
     metadata = task_cfg.get("metadata") or {}
     if not isinstance(metadata, dict):
         metadata = {}
-    for name in _SETTING_METADATA:
+    for name in RUN_DEFINING_METADATA:
         out[f"metadata.{name}"] = _canonical(metadata.get(name))
     out["version"] = _canonical(version)
     for name in _RUN_SETTING_FIELDS:

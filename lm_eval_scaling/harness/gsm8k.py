@@ -78,7 +78,14 @@ def load_gsm8k(**metadata: Any) -> datasets.DatasetDict:
     directory = metadata.get("gsm8k_dir") or os.environ.get(GSM8K_DIR_ENV)
     if not directory:
         log.info("loading %s (%s) from the Hugging Face Hub", GSM8K_HUB_PATH, GSM8K_HUB_NAME)
-        return datasets.load_dataset(GSM8K_HUB_PATH, GSM8K_HUB_NAME)
+        try:
+            return datasets.load_dataset(GSM8K_HUB_PATH, GSM8K_HUB_NAME)
+        except Exception as exc:  # noqa: BLE001 - offline: ConnectionError, OSError, hub errors
+            raise InputError(
+                f"cannot load {GSM8K_HUB_PATH} ({GSM8K_HUB_NAME}) from the Hugging Face Hub "
+                f"({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}); "
+                f"offline, set {GSM8K_DIR_ENV} to a directory holding GSM8K's train.jsonl and "
+                "test.jsonl") from None
     root = Path(str(directory)).expanduser()
     source = "--metadata gsm8k_dir" if metadata.get("gsm8k_dir") else GSM8K_DIR_ENV
     if not root.is_dir():

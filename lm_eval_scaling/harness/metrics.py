@@ -31,15 +31,24 @@ __all__ = [
 ]
 
 
+def _per_problem(results: Sequence[Any]) -> list[Any]:
+    """The one problem's filtered responses, whichever lm_eval passed them: 0.4.x passes
+    ``[responses]`` (one entry per request), 0.5 the responses themselves (flattened)."""
+    if not results:
+        return []
+    first = results[0]
+    if isinstance(first, (list, tuple)):  # 0.4.x: [[a1, ..., aN]] or [(logprob, is_greedy)]
+        return list(first)
+    return list(results)  # 0.5: [a1, ..., aN] or [logprob, is_greedy]
+
+
 def process_results_passk(doc: Mapping[str, Any], results: Sequence[Any]) -> dict[str, float | int]:
     """Per-problem counts and pass@k from the N filtered answers of one problem.
 
     The filter writes an answer that matches the reference as the reference itself
     (:meth:`~.extractors.Extractor.judge`), so correct means equal to ``final_answer``.
     """
-    answers = results[0] if results else []
-    if isinstance(answers, str):  # a take_first filter was configured: one answer
-        answers = [answers]
+    answers = _per_problem(results)
     gold = str(doc["final_answer"])
     n = len(answers)
     c = sum(1 for a in answers if a == gold)
@@ -53,7 +62,8 @@ def process_results_passk(doc: Mapping[str, Any], results: Sequence[Any]) -> dic
 
 def process_results_gold(doc: Mapping[str, Any], results: Sequence[Any]) -> dict[str, Any]:
     """Per-problem gold log-likelihood from one ``(logprob, is_greedy)`` result."""
-    logprob, is_greedy = results[0]
+    first = _per_problem(results)
+    logprob, is_greedy = (first[0], first[1] if len(first) > 1 else False)
     logprob = float(logprob)
     nbytes = len(doc_to_target(doc).encode("utf-8"))
     return {
@@ -61,7 +71,8 @@ def process_results_gold(doc: Mapping[str, Any], results: Sequence[Any]) -> dict
         "gold_bytes": nbytes,
         "gold_is_greedy": int(bool(is_greedy)),
         "gold_nll": -logprob,
-        "gold_nll_per_byte": [logprob, nbytes],
+        # a tuple: lm_eval 0.5 reads a list as one score per repeat and averages it
+        "gold_nll_per_byte": (logprob, nbytes),
         "neg_log_gold_prob": logprob,
     }
 

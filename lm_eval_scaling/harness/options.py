@@ -22,6 +22,7 @@ from .extractors import extractor_names
 
 __all__ = [
     "OPTION_KEYS",
+    "RUN_DEFINING_METADATA",
     "UNTRUNCATED",
     "SamplingOptions",
     "float_option",
@@ -38,6 +39,14 @@ OPTION_KEYS: Final = ("n_samples", "temperature", "max_gen_toks", "top_p", "top_
 #: (transformers' default generation config has top_k = 50).  top_k 0 = off.  Being part
 #: of the task config, they are logged with the run and compared by ``collect``.
 UNTRUNCATED: Final = {"top_k": 0, "top_p": 1.0, "repetition_penalty": 1.0}
+
+#: ``--metadata`` keys that define what a task generates or how it scores (the task
+#: version, answer extraction, the arith problem set): two runs that differ in one of
+#: them do not merge.  The others (``n_samples``, sampling settings that lm_eval records
+#: in ``generation_kwargs``, local data paths, the model_args lm_eval merges in) may
+#: differ between chunks.
+RUN_DEFINING_METADATA: Final = ("version", "answer_extraction", "arith_train_size",
+                                "arith_test_size", "arith_seed", "arith_mix")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,12 @@ from typing import Any
 from lm_eval.api.metrics import mean
 from lm_eval.api.task import ConfigurableTask
 
+try:  # lm_eval 0.5: one Task class per output type, built from the config alone
+    from lm_eval.api.task import GenerateTask as _GenerateTask05
+    from lm_eval.api.task import Task as _Task05
+except ImportError:  # lm_eval 0.4.x
+    _Task05 = _GenerateTask05 = None
+
 from ..errors import InputError
 from .filters import ExtractAnswers
 from .metrics import passk_ks
@@ -38,8 +44,63 @@ class _PassKDefaults(dict):  # type: ignore[type-arg]
         raise KeyError(key)
 
 
-class ScalingTask(ConfigurableTask):
-    """ConfigurableTask + the ``--metadata`` options of lm-eval-scaling."""
+class _ScalingMixin:
+    """The methods ScalingTask adds, shared by the lm_eval 0.4 and 0.5 task classes."""
+
+    def aggregation(self) -> dict[str, Any]:
+        base = dict(super().aggregation())  # type: ignore[misc]
+        if self.OUTPUT_TYPE == "generate_until":  # type: ignore[attr-defined]
+            base.update({f"pass@{k}": mean
+                         for k in passk_ks(int(self.config.repeats or 1))})  # type: ignore[attr-defined]
+            return _PassKDefaults(base, mean)
+        return base
+
+    def higher_is_better(self) -> dict[str, Any]:
+        base = dict(super().higher_is_better())  # type: ignore[misc]
+        if self.OUTPUT_TYPE == "generate_until":  # type: ignore[attr-defined]
+            base.update({f"pass@{k}": True
+                         for k in passk_ks(int(self.config.repeats or 1))})  # type: ignore[attr-defined]
+            return _PassKDefaults(base, True)
+        return base
+
+    def construct_requests(self, doc: dict[str, Any], ctx: Any, **kwargs: Any) -> Any:
+        gen = self.config.generation_kwargs or {}  # type: ignore[attr-defined]
+        if self.OUTPUT_TYPE == "generate_until" and "seed" in gen:  # type: ignore[attr-defined]
+            raise InputError(
+                f"task {self.config.task}: generation_kwargs contains seed={gen['seed']!r}; "  # type: ignore[attr-defined]
+                "remove it (with vLLM every one of the N samples would be identical). "
+                "Vary the run seed with --seed (and seed= in --model_args for vllm) instead."
+            )
+        return super().construct_requests(doc, ctx, **kwargs)  # type: ignore[misc]
+
+
+_CLASSES_05: dict[type, type] = {}
+
+
+def _task_05(config: dict[str, Any]) -> Any:
+    """lm_eval 0.5: an instance of the registered class of the config's output type
+    (GenerateTask, LoglikelihoodTask, ...) with the ScalingTask methods mixed in."""
+    cfg = _apply_options(dict(config))
+    base = _Task05._registry[cfg.get("output_type") or "generate_until"]  # type: ignore[union-attr]
+    cls = _CLASSES_05.get(base)
+    if cls is None:
+        cls = _CLASSES_05[base] = type(f"Scaling{base.__name__}", (_ScalingMixin, base), {})
+    return cls(cfg)
+
+
+class ScalingTask(_ScalingMixin, ConfigurableTask):
+    """ConfigurableTask + the ``--metadata`` options of lm-eval-scaling.
+
+    On lm_eval 0.5 (where the task class is chosen by output type and built from the
+    config alone) constructing it returns an instance of that class with the same
+    methods mixed in.
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if _GenerateTask05 is not None and cls is ScalingTask:
+            config = kwargs.get("config", args[-1] if args else None)
+            return _task_05(dict(config or {}))
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -52,29 +113,6 @@ class ScalingTask(ConfigurableTask):
         super().__init__(data_dir=data_dir, cache_dir=cache_dir, download_mode=download_mode,
                          config=cfg)
 
-    def aggregation(self) -> dict[str, Any]:
-        base = dict(super().aggregation())
-        if self.OUTPUT_TYPE == "generate_until":
-            base.update({f"pass@{k}": mean for k in passk_ks(int(self.config.repeats or 1))})
-            return _PassKDefaults(base, mean)
-        return base
-
-    def higher_is_better(self) -> dict[str, Any]:
-        base = dict(super().higher_is_better())
-        if self.OUTPUT_TYPE == "generate_until":
-            base.update({f"pass@{k}": True for k in passk_ks(int(self.config.repeats or 1))})
-            return _PassKDefaults(base, True)
-        return base
-
-    def construct_requests(self, doc: dict[str, Any], ctx: Any, **kwargs: Any) -> Any:
-        gen = self.config.generation_kwargs or {}
-        if self.OUTPUT_TYPE == "generate_until" and "seed" in gen:
-            raise InputError(
-                f"task {self.config.task}: generation_kwargs contains seed={gen['seed']!r}; "
-                "remove it (with vLLM every one of the N samples would be identical). "
-                "Vary the run seed with --seed (and seed= in --model_args for vllm) instead."
-            )
-        return super().construct_requests(doc, ctx, **kwargs)
 
 
 def _apply_options(cfg: dict[str, Any]) -> dict[str, Any]:

@@ -48,7 +48,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from ..errors import InputError
-from ..tables.checkpoints import checkpoint_name
+from ..tables.checkpoints import checkpoint_name, natural_key
 from .estimator import pass_at_k
 
 if TYPE_CHECKING:
@@ -421,7 +421,9 @@ def passk_table(
         _flush(batch, rows, _problem_set_seed(seed, task, ids), n_boot, ci)
     if not rows:
         return pd.DataFrame(columns=list(PASSK_TABLE_COLUMNS))
-    table = pd.concat([_frame(r) for r in rows], ignore_index=True)
+    # checkpoints in natural order (pythia-70m before pythia-160m), then task, then k
+    ordered = sorted(rows, key=lambda r: (natural_key(str(r["checkpoint"])), str(r["task"])))
+    table = pd.concat([_frame(r) for r in ordered], ignore_index=True)
     short = table[table["num_problems_excluded"] > 0]
     if len(short):
         empty = short[short["num_problems"] == 0]

@@ -31,6 +31,7 @@ __all__ = [
     "DEFAULT_DPI",
     "FIGURE_FORMATS",
     "NEG_LOG_LABEL",
+    "figure_bytes",
     "figure_png_bytes",
     "grid_figure",
     "k_color",
@@ -199,6 +200,17 @@ def figure_png_bytes(fig: Figure, *, dpi: int = DEFAULT_DPI) -> bytes:
     buf = io.BytesIO()
     with style():
         fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def figure_bytes(fig: Figure, fmt: str, *, dpi: int = DEFAULT_DPI) -> bytes:
+    """The figure rendered as ``fmt`` (png, pdf, svg), without creation dates, so that
+    identical inputs give identical bytes."""
+    if fmt not in FIGURE_FORMATS:
+        raise InputError(f"unknown figure format {fmt!r}; expected one of {FIGURE_FORMATS}")
+    buf = io.BytesIO()
+    with style():
+        fig.savefig(buf, format=fmt, dpi=dpi, metadata=_metadata(fmt))
     return buf.getvalue()
 
 

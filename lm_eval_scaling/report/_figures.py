@@ -68,7 +68,8 @@ def render_figures(results: ReportResults, directory: Path, *,
                    progress: bool = False) -> list[ReportFigure]:
     """Draw every figure the results allow, write them under ``directory``
     (``NN_name.png`` plus the other requested formats) and return them in order."""
-    from ..plots._style import figure_png_bytes, save_figure
+    from ..plots._style import figure_bytes, figure_png_bytes
+    from ..tables.files import write_bytes
 
     out: list[ReportFigure] = []
     for number, name, title, built in build_figures(results, progress=progress):
@@ -79,15 +80,18 @@ def render_figures(results: ReportResults, directory: Path, *,
         fig, caption = built
         directory.mkdir(parents=True, exist_ok=True)
         stem = f"{number:02d}_{name}"
-        png = figure_png_bytes(fig, dpi=results.options.dpi)
-        png_path = directory / f"{stem}.png"
-        tmp = png_path.with_name(png_path.name + ".tmp")
-        tmp.write_bytes(png)
-        tmp.replace(png_path)
-        files = [png_path]
+        try:
+            png = figure_png_bytes(fig, dpi=results.options.dpi)
+        except ValueError as exc:  # e.g. a log axis with no positive value to show
+            reason = f"nothing drawable ({exc})"
+            log.info("figure %d (%s) skipped: %s", number, name, reason)
+            out.append(ReportFigure(number, name, title, skipped=reason))
+            continue
+        files = [write_bytes(directory / f"{stem}.png", png)]
         for fmt in results.options.figure_formats:
             if fmt != "png":
-                files.append(save_figure(fig, directory / f"{stem}.{fmt}", dpi=results.options.dpi))
+                files.append(write_bytes(directory / f"{stem}.{fmt}",
+                                         figure_bytes(fig, fmt, dpi=results.options.dpi)))
         out.append(ReportFigure(number, name, title, caption, png, tuple(files)))
     return out
 

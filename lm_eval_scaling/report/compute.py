@@ -26,7 +26,7 @@ import os
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal
@@ -38,6 +38,7 @@ from ..analysis.options import FitOptions
 from ..errors import FitError, InputError
 from ..fit.numbers import format_number
 from ..passk.benchmark import passk_table
+from ..passk.problems import ProblemMode, align_problems
 
 if TYPE_CHECKING:
     from ..analysis.backtest import BacktestResult
@@ -192,6 +193,7 @@ class ReportOptions:
     sensitivity: bool = True
     figure_formats: tuple[FigureFormat, ...] = ("png",)
     dpi: int = 200
+    problems: ProblemMode = "intersect"
 
     def __post_init__(self) -> None:
         if self.ks is not None and (not self.ks or min(self.ks) < 1):
@@ -264,7 +266,11 @@ def compute_report(
 
     opts = options or ReportOptions()
     fit_opts = opts.fit
-    counts, ladder, gold = inputs.counts, inputs.ladder, inputs.gold
+    counts = align_problems(inputs.counts, opts.problems, exclude=opts.exclude)
+    gold = (None if inputs.gold is None else
+            align_problems(inputs.gold, opts.problems, exclude=opts.exclude, what="gold"))
+    inputs = replace(inputs, counts=counts, gold=gold)
+    ladder = inputs.ladder
     notes: list[str] = []
     ks = tuple(sorted(set(opts.ks))) if opts.ks is not None else auto_ks(counts)
     if opts.ks is None:
@@ -279,6 +285,11 @@ def compute_report(
         with _quiet("lm_eval_scaling.passk.benchmark"):  # NaN beyond each checkpoint's samples: by design
             passk_dense = passk_table(counts, dense_ks(counts), ci=None, policy="drop_k")
         _note_short_problems(passk, fit_opts.policy, notes)
+        if not (passk["pass_at_k"] > 0).any():
+            raise InputError(
+                f"no checkpoint has a positive pass@k at k = {', '.join(map(str, ks))} (every "
+                "value is 0 or undefined because problems have fewer samples than k): nothing "
+                "to report; choose smaller --k")
         steps.update()
 
         points = None

@@ -6,6 +6,8 @@ import json
 import logging
 import math
 import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -15,6 +17,7 @@ import pandas as pd
 
 from ..analysis.fits import fit_parameter_table
 from ..errors import InputError
+from ..tables.files import check_output_dir, os_error_message, output_lock, record_files, write_text
 from .compute import (
     REPORT_GENERATOR,
     ReportOptions,
@@ -41,20 +44,38 @@ def write_report(
     """Write tables, figures and ``index.html`` into ``out_dir``; returns the HTML path.
 
     Refuses (InputError) a non-empty directory that is not a previous report unless
-    ``force``.  Files a previous report wrote and this one does not are removed; no other
-    file is ever deleted.
+    ``force``.  Everything is first written into a temporary sibling directory; only
+    when all of it is written does it replace ``out_dir`` (renamed into place when
+    ``out_dir`` is absent or empty; otherwise each file is moved in and ``report.json``
+    last), so a crash or an interrupt leaves ``out_dir`` as it was.  Files a previous
+    report wrote and this one does not are removed; no other file is ever deleted.
     """
+    out = Path(out_dir)
+    previous = _check_output_dir(out, force)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    except OSError as exc:
+        raise InputError(os_error_message(out, exc)) from exc
+    try:
+        manifest = _write_all(results, stage, progress=progress)
+        with output_lock(out.parent):
+            _install(stage, out, manifest, previous)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    log.info("report written to %s", out / "index.html")
+    return out / "index.html"
+
+
+def _write_all(results: ReportResults, out: Path, *, progress: bool) -> list[str]:
+    """Every file of the report under ``out``; returns their relative paths, report.json last."""
+    from ..tables.files import write_table_file
     from ._figures import render_figures
     from ._html import render_html
 
-    out = Path(out_dir)
-    previous = _check_output_dir(out, force)
-    out.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
 
     def put_table(name: str, df: pd.DataFrame) -> None:
-        from ..tables.files import write_table_file
-
         write_table_file(df, out / name)
         written.append(name)
 
@@ -62,8 +83,7 @@ def write_report(
     if results.points is not None:
         put_table("points.csv", results.points)
     if results.fits:
-        _write_text(out / "fits.json",
-                    json.dumps([f.to_dict() for f in results.fits], indent=1) + "\n")
+        write_text(out / "fits.json", json.dumps([f.to_dict() for f in results.fits], indent=1) + "\n")
         written.append("fits.json")
         put_table("fit_parameters.csv", fit_parameter_table(results.fits))
     if results.sensitivity is not None:
@@ -80,7 +100,7 @@ def write_report(
 
     figures = render_figures(results, out / "figures", progress=progress)
     written.extend(str(p.relative_to(out)) for fig in figures for p in fig.files)
-    _write_text(out / "index.html", render_html(results, figures, written))
+    write_text(out / "index.html", render_html(results, figures, written))
     written.append("index.html")
     manifest = {
         "generator": REPORT_GENERATOR,
@@ -95,10 +115,27 @@ def write_report(
         "notes": list(results.notes),
         "files": sorted(written) + ["report.json"],
     }
-    _write_text(out / "report.json", json.dumps(manifest, indent=1) + "\n")
-    _remove_stale(out, previous, set(manifest["files"]))
-    log.info("report written to %s", out / "index.html")
-    return out / "index.html"
+    write_text(out / "report.json", json.dumps(manifest, indent=1) + "\n")
+    return list(manifest["files"])
+
+
+def _install(stage: Path, out: Path, files: list[str], previous: set[str]) -> None:
+    """Put the staged report in place of ``out`` (see :func:`write_report`)."""
+    try:
+        if not out.exists() or (out.is_dir() and not any(out.iterdir())):
+            os.replace(stage, out)  # one rename: the whole report appears at once
+            return
+        for rel in files:  # report.json is last: until then `out` is the previous report
+            dest = out / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(stage / rel, dest)
+        # the staged manifest of the package's writer lists the files moved in
+        for directory in {Path(rel).parent for rel in files}:
+            record_files(out / directory, [Path(rel).name for rel in files
+                                           if Path(rel).parent == directory])
+    except OSError as exc:
+        raise InputError(os_error_message(out, exc)) from exc
+    _remove_stale(out, previous, set(files))
 
 
 def _check_output_dir(out: Path, force: bool) -> set[str]:
@@ -134,12 +171,6 @@ def _remove_stale(out: Path, previous: set[str], current: set[str]) -> None:
             continue  # never touch anything outside the report directory
         path.unlink()
         log.debug("removed %s (written by the previous report, not by this one)", path)
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _version() -> str:
@@ -178,6 +209,7 @@ def build_report(
     costs nothing.  Returns the path of ``index.html``.
     """
     _check_output_dir(Path(out_dir), force)
+    check_output_dir(out_dir, names=(), inputs=[*inputs, ladder, gold])
     report_inputs = load_report_inputs(inputs, ladder=ladder, gold=gold, parameters=parameters)
     results = compute_report(report_inputs, options, progress=progress)
     return write_report(results, out_dir, force=force, progress=progress)

@@ -29,6 +29,7 @@ from typing import Any, Final
 
 from ..errors import InputError
 from ..tables.checkpoints import checkpoint_name
+from ..tables.files import write_text
 from ..tables.ladder import load_ladder
 
 __all__ = ["Job", "LadderSettings", "check_plan_file", "finished", "plan_jobs"]
@@ -174,9 +175,7 @@ def check_plan_file(settings: LadderSettings, out: str | Path) -> Path:
                 raise InputError(f"{path}: field {key!r} is {found.get(key)!r} but this run asks "
                                  f"for {value!r}; use another --out or the same settings")
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(wanted, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return path
+    return write_text(path, json.dumps(wanted, indent=2, sort_keys=True) + "\n")
 
 
 def _safe(text: str) -> str:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+import re
 
-__all__ = ["checkpoint_name", "parse_checkpoint"]
+__all__ = ["checkpoint_name", "natural_key", "parse_checkpoint"]
 
 SEPARATOR = "@"
 
@@ -26,3 +27,26 @@ def parse_checkpoint(name: str) -> tuple[str, str]:
     if not sep:
         return name, ""
     return model, revision
+
+
+_NUMBER = re.compile(r"(\d+(?:\.\d+)?[kKmMbBtT]?)(?![a-zA-Z])|(\d+(?:\.\d+)?)")
+_UNITS = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
+
+
+def natural_key(name: str) -> tuple[tuple[int, float, str], ...]:
+    """Sort key reading the numbers in a name as numbers, with a size suffix k/M/B/T:
+    ``pythia-70m`` before ``pythia-1b`` before ``pythia-12b``, ``step2000`` before
+    ``step10000``, ``Pythia_1.4B_20B`` before ``Pythia_1.4B_200B`` (not the lexicographic
+    order)."""
+    key: list[tuple[int, float, str]] = []
+    pos = 0
+    for m in _NUMBER.finditer(str(name)):
+        if m.start() > pos:
+            key.append((0, 0.0, name[pos:m.start()]))
+        text = m.group(0)
+        unit = _UNITS.get(text[-1].lower(), 1.0) if text[-1].isalpha() else 1.0
+        key.append((1, float(text.rstrip("kKmMbBtT")) * unit, ""))
+        pos = m.end()
+    if pos < len(name):
+        key.append((0, 0.0, name[pos:]))
+    return tuple(key)

@@ -14,6 +14,7 @@ source, the 1-based data row (CSV line = row + 1), the field and the value.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Sequence
 from typing import Union
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import TableError
+from .checkpoints import SEPARATOR
 from .files import read_table_file
 
 __all__ = [
@@ -78,8 +80,11 @@ def read_ladder(source: TableSource, *, name: str | None = None) -> pd.DataFrame
         df[col] = _positive_float_column(df, col, label)
     if "non_embedding_parameters" in df.columns:
         df["non_embedding_parameters"] = _positive_float_column(df, "non_embedding_parameters", label)
-    if "compute" not in df.columns:
-        df["compute"] = 6.0 * df["parameters"].to_numpy(np.float64) * df["tokens"].to_numpy(np.float64)
+    six_nd = 6.0 * df["parameters"].to_numpy(np.float64) * df["tokens"].to_numpy(np.float64)
+    if "compute" in df.columns:
+        _check_compute(df["compute"].to_numpy(np.float64), six_nd, df, label)
+    else:
+        df["compute"] = six_nd
     _check_unique(df, LADDER_KEY, label)
     return _ordered(df, LADDER_COLUMNS)
 
@@ -100,6 +105,37 @@ def read_gold(source: TableSource, *, name: str | None = None) -> pd.DataFrame:
             df[col] = _integer_column(df, col, label, minimum=1)
     _check_unique(df, GOLD_KEY, label)
     return _ordered(df, GOLD_COLUMNS)
+
+
+#: A ladder ``compute`` may differ from 6ND (a FLOP convention with attention terms, a
+#: constant factor) but every row's ratio compute / 6ND must lie within this factor of the
+#: median ratio; beyond it, compute disagrees with N and D (swapped rows, a x1000 slip).
+COMPUTE_RATIO_TOLERANCE = 2.0
+
+
+def _check_compute(compute: np.ndarray, six_nd: np.ndarray, df: pd.DataFrame, label: str) -> None:
+    """Refuse a ``compute`` column inconsistent with ``6 * parameters * tokens``; warn when
+    it differs from 6ND by a common factor (the laws in C and in N, D then use different
+    units)."""
+    if compute.size == 0:
+        return
+    ratio = compute / six_nd
+    median = float(np.median(ratio))
+    far = np.flatnonzero((ratio > median * COMPUTE_RATIO_TOLERANCE)
+                         | (ratio < median / COMPUTE_RATIO_TOLERANCE))
+    if far.size:
+        i = int(far[0])
+        raise TableError(
+            f"compute is {ratio[i]:.3g} x 6*parameters*tokens here but {median:.3g} x at the "
+            f"median row: compute disagrees with parameters and tokens (swapped rows, a unit "
+            f"slip?); the compute law would use it while the params_tokens law and the "
+            f"envelope use N and D. Fix it, or drop the column to use 6ND",
+            source=label, row=i + 1, field="compute", value=df["compute"].iloc[i])
+    if not 0.99 <= median <= 1.01:
+        logging.getLogger(__name__).warning(
+            "%s: the compute column is %.3g x 6*parameters*tokens (median over rows): the "
+            "compute law is fitted in these units, the params_tokens law and the envelope in "
+            "6ND", label, median)
 
 
 def concat_tables(frames: Sequence[tuple[str, pd.DataFrame]], key: Iterable[str]) -> pd.DataFrame:
@@ -168,6 +204,16 @@ def _normalise_keys(
             empty = np.flatnonzero((df[col] == "").to_numpy())
             if empty.size:
                 raise TableError("empty model name", source=label, row=int(empty[0]) + 1, field=col)
+            at = np.flatnonzero(df[col].str.contains(SEPARATOR, regex=False).to_numpy())
+            if at.size:
+                i = int(at[0])
+                raise TableError(
+                    f"a model name may not contain {SEPARATOR!r}: checkpoints are named "
+                    f"MODEL{SEPARATOR}REVISION, so it would be ambiguous with a model "
+                    f"{df[col].iloc[i].rpartition(SEPARATOR)[0]!r} at revision "
+                    f"{df[col].iloc[i].rpartition(SEPARATOR)[2]!r}; put the revision in the "
+                    "'revision' column", source=label, row=i + 1, field=col,
+                    value=df[col].iloc[i])
     return df
 
 
@@ -199,6 +245,11 @@ def _integer_column(df: pd.DataFrame, col: str, label: str, *, minimum: int) -> 
             i = int(frac[0])
             raise TableError("expected a whole number", source=label, row=i + 1, field=col,
                              value=df[col].iloc[i])
+        big = np.flatnonzero(np.abs(f) >= 2.0**63)
+        if big.size:
+            i = int(big[0])
+            raise TableError("too large: counts must fit in a 64-bit integer (< 2**63)",
+                             source=label, row=i + 1, field=col, value=df[col].iloc[i])
         values = f.astype(np.int64)
     low = np.flatnonzero(values < minimum)
     if low.size:

@@ -144,3 +144,16 @@ def test_passk_estimator_flags(tmp_path: Path) -> None:
     assert set(got.loc[got["k"] == k_big, "source"]) <= {"beta_binomial", "not_resolved"}
     np.testing.assert_allclose(pd.to_numeric(got["pass_at_k"]), want["pass_at_k"], rtol=1e-12)
     assert (got["num_problems_excluded"] == 0).all()
+
+
+def test_passk_rows_by_compute_with_a_ladder(tmp_path: Path) -> None:
+    import pandas as pd
+
+    sim = Path(__file__).resolve().parents[2] / "examples" / "simulated"
+    out = tmp_path / "p.csv"
+    assert main(["passk", str(sim / "counts.csv"), "--ladder", str(sim / "ladder.csv"),
+                 "--k", "1", "--ci", "0", "-o", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert table["compute"].is_monotonic_increasing
+    lexicographic = sorted(table["checkpoint"])
+    assert table["checkpoint"].tolist() != lexicographic  # sim-10m sorts before sim-1m

@@ -243,3 +243,110 @@ def test_results_file_given_directly(tmp_path: Path) -> None:
     other.write_text("x")
     with pytest.raises(InputError, match="not an lm_eval results file"):
         collect_tables([other])
+
+
+# --------------------------------------------------------------------------- data path
+
+
+def test_callables_compare_by_name_not_address(tmp_path: Path) -> None:
+    """lm_eval writes ``<function f at 0x7f...>``: the address differs per process."""
+    for i, addr in enumerate(("0x7f00aa", "0x7f11bb")):
+        cfg = task_config("t", process_docs=f"<function process_docs at {addr}>",
+                           fewshot_config={"sampler": "first_n",
+                                           "doc_to_text": f"<function doc_to_text at {addr}>"})
+        write_run(tmp_path / f"c{i}", {"t": [counts_line(0, 4, 1 + i)]}, seed=(i, i, i),
+                  configs={"t": cfg})
+    result = collect_tables([tmp_path])
+    assert result.counts["num_samples"].tolist() == [8]
+    assert result.counts["num_correct"].tolist() == [3]
+    # a different function is still a different setting
+    cfg = task_config("t", process_docs="<function other_docs at 0x7f22cc>")
+    write_run(tmp_path / "c9", {"t": [counts_line(1, 4, 1)]}, seed=(9, 9, 9), configs={"t": cfg})
+    with pytest.raises(InputError, match="process_docs"):
+        collect_tables([tmp_path])
+
+
+@pytest.mark.parametrize("damage", ["missing", "directory", "dangling"])
+def test_a_chunk_without_its_samples_file_is_an_error(tmp_path: Path, damage: str) -> None:
+    write_run(tmp_path / "a", {"t": [counts_line(0, 8, 1), counts_line(1, 8, 2)]}, seed=(1, 1, 1))
+    run = write_run(tmp_path / "b", {"t": [counts_line(0, 8, 1)]}, seed=(2, 2, 2)).parent
+    samples = run / f"samples_t_{DATE}.jsonl"
+    samples.unlink()
+    if damage == "directory":
+        samples.mkdir()
+    elif damage == "dangling":
+        samples.symlink_to(tmp_path / "gone.jsonl")
+    with pytest.raises(InputError, match="no samples file"):
+        collect_tables([tmp_path])
+
+
+def test_input_without_rows_is_an_error(tmp_path: Path) -> None:
+    write_run(tmp_path, {"t": []})
+    with pytest.raises(InputError, match="no counts and no gold rows"):
+        collect_tables([tmp_path])
+    assert main(["collect", str(tmp_path), "-o", str(tmp_path / "out")]) == 2
+
+
+def test_limit_runs_are_flagged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = write_run(tmp_path, {"t": [counts_line(0, 4, 1)]})
+    data = json.loads(path.read_text())
+    data["config"]["limit"] = 3
+    path.write_text(json.dumps(data))
+    with caplog.at_level(logging.WARNING):
+        result = collect_tables([tmp_path])
+    assert result.runs["limit"].tolist() == ["3"]
+    assert any("--limit 3" in w for w in result.warnings)
+    assert "--limit 3" in caplog.text
+
+
+def test_run_defining_metadata_includes_arith_mix(tmp_path: Path) -> None:
+    for i, mix in enumerate(("wide", "v2")):
+        cfg = task_config("t", metadata={"version": 2.0, "arith_mix": mix})
+        write_run(tmp_path / f"c{i}", {"t": [counts_line(i, 4, 1)]}, seed=(i, i, i),
+                  configs={"t": cfg})
+    with pytest.raises(InputError, match="arith_mix"):
+        collect_tables([tmp_path])
+
+
+def test_collect_output_dir_keeps_foreign_files(tmp_path: Path) -> None:
+    write_run(tmp_path / "runs", {"t": [counts_line(0, 4, 1)]})
+    out = tmp_path / "tables"
+    out.mkdir()
+    mine = out / "counts.csv"
+    mine.write_text("model,problem_id,num_samples,num_correct\nmy,1,10,3\n")
+    assert main(["collect", str(tmp_path / "runs"), "-o", str(out)]) == 2
+    assert mine.read_text().startswith("model,problem_id,num_samples,num_correct\nmy,1")
+    assert not (out / "runs.csv").exists()
+    # its own earlier output is replaced without --force; a foreign one with --force
+    assert main(["collect", str(tmp_path / "runs"), "-o", str(out), "--force"]) == 0
+    assert main(["collect", str(tmp_path / "runs"), "-o", str(out)]) == 0
+    assert read_counts(mine)["num_samples"].tolist() == [4]
+
+
+@pytest.mark.slow
+def test_two_lm_eval_processes_merge(tmp_path: Path, tiny_model_dir: Path) -> None:
+    """The README's long-run recipe: two chunks, two separate ``lm_eval`` processes."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("lm_eval")
+    from lm_eval_scaling.harness import tasks_dir
+
+    env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]),
+                                          os.environ.get("PYTHONPATH", "")])}
+    for seed in (1, 2):
+        cmd = [sys.executable, "-m", "lm_eval", "run", "--model", "hf",
+               "--model_args", f"pretrained={tiny_model_dir},dtype=float32", "--device", "cpu",
+               "--include_path", str(tasks_dir()), "--tasks", "arith_passk",
+               "--limit", "2", "--batch_size", "8", "--seed", str(seed),
+               "--metadata", json.dumps({"n_samples": 2, "max_gen_toks": 8}),
+               "--log_samples", "--output_path", str(tmp_path / f"chunk{seed}")]
+        proc = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True,
+                              timeout=600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    result = collect_tables([tmp_path])
+    assert len(result.counts) == 2
+    assert result.counts["num_samples"].tolist() == [4, 4]
+    assert result.runs["limit"].tolist() == ["2", "2"]

@@ -76,3 +76,16 @@ def test_prompt_format() -> None:
     # training text = context + scored continuation, exactly
     assert prompt.training_text(doc["question"], doc["solution"]) == (
         prompt.doc_to_text(doc) + prompt.doc_to_target(doc))
+
+
+def test_offline_hub_failure_names_the_env_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datasets
+
+    def offline(*args: object, **kwargs: object) -> None:
+        raise ConnectionError("Couldn't reach 'openai/gsm8k' on the Hub (LocalEntryNotFoundError)")
+
+    monkeypatch.delenv("LM_EVAL_SCALING_GSM8K_DIR", raising=False)
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    with pytest.raises(InputError, match="LM_EVAL_SCALING_GSM8K_DIR") as info:
+        gsm8k.load_gsm8k()
+    assert "\n" not in str(info.value)

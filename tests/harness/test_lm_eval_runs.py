@@ -190,7 +190,8 @@ def test_lm_eval_repeats_task_of_another_harness_is_rescored(tmp_path: Path) -> 
 
 
 def _samples(run_dir: Path, task: str) -> list[dict[str, Any]]:
-    (path,) = run_dir.rglob(f"samples_{task}_*.jsonl")
+    # lm_eval 0.5 names a group's task "group::task"
+    (path,) = [*run_dir.rglob(f"samples_{task}_*.jsonl"), *run_dir.rglob(f"samples_*::{task}_*.jsonl")]
     with path.open() as fh:
         return [json.loads(line) for line in fh]
 

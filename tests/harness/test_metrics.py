@@ -70,7 +70,7 @@ def test_process_results_gold_fields() -> None:
     # bytes of the scored continuation, leading space included
     assert out["gold_bytes"] == len((" " + doc["solution"]).encode("utf-8"))
     assert out["gold_is_greedy"] == 0
-    assert out["gold_nll_per_byte"] == [-12.5, out["gold_bytes"]]
+    assert out["gold_nll_per_byte"] == (-12.5, out["gold_bytes"])
 
 
 def test_gold_aggregations_closed_forms() -> None:
@@ -81,3 +81,16 @@ def test_gold_aggregations_closed_forms() -> None:
     assert neg_log_gold_prob([-800.0, -800.0]) == pytest.approx(800.0, rel=1e-14)
     assert nll_per_byte([[-10.0, 4], [-2.0, 2]]) == pytest.approx(2.0)
     assert np.isnan(nll_per_byte([]))
+
+
+def test_both_lm_eval_result_shapes_give_the_same_counts() -> None:
+    """lm_eval 0.4.x passes ``[responses]``; 0.5 flattens them into ``responses``."""
+    doc = {"final_answer": "7", "answer": "so 7\n#### 7", "solution": "so 7\n#### 7"}
+    answers = ["7", INVALID, "7", "3"]
+    v04 = process_results_passk(doc, [answers])
+    v05 = process_results_passk(doc, answers)
+    assert v04 == v05
+    assert (v05["num_samples"], v05["num_correct"]) == (4, 2)
+    gold04 = process_results_gold(doc, [(-3.5, False)])
+    gold05 = process_results_gold(doc, [-3.5, False])
+    assert gold04 == gold05 and gold05["gold_logprob"] == -3.5

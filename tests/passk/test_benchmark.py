@@ -207,3 +207,17 @@ def test_hierarchical_bootstrap_adds_sampling_noise() -> None:
     flat = benchmark_pass_at_k(big, c_big, [1], n_boot=800, seed=1)
     hier = benchmark_pass_at_k(big, c_big, [1], n_boot=800, seed=1, hierarchical=True)
     assert (hier.ci_high - hier.ci_low)[0] == pytest.approx((flat.ci_high - flat.ci_low)[0], rel=0.1)
+
+
+def test_passk_rows_in_natural_checkpoint_order() -> None:
+    import pandas as pd
+
+    from lm_eval_scaling.passk.benchmark import passk_table
+    from lm_eval_scaling.tables.schema import read_counts
+
+    models = ["m-12b", "m-1b", "m-160m", "m-70m"]
+    counts = read_counts(pd.DataFrame({"model": models, "problem_id": 1, "num_samples": 10,
+                                       "num_correct": 3}))
+    table = passk_table(counts, [1, 2], ci=None)
+    assert table["checkpoint"].drop_duplicates().tolist() == ["m-70m", "m-160m", "m-1b", "m-12b"]
+    assert table["k"].tolist() == [1, 2] * 4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from math import comb
 
@@ -166,3 +167,55 @@ def test_sweep_across_route_boundary(c: int, target: float) -> None:
     k = min(n, max(1, round(-n / c * float(np.log1p(-target)))))
     got = float(pass_at_k([n], [c], k)[0])
     assert rel_err(got, exact_pass(n, c, k)) < REL_TOL
+
+
+def _grid_cases() -> list[tuple[int, int, int]]:
+    """(n, c, k) on a log grid of n up to 1e12, with min(k, c) small enough for the oracle."""
+    cases = []
+    for n in [10**e for e in range(2, 13)] + [4 * 10**7, 7 * 10**7, 123_456_789_012]:
+        for c in sorted({1, 2, 3, 17, 300, n // 1000 or 1, n // 3, n - 1}):
+            for k in sorted({2, 3, 10, 150, n // 10**6 or 2, n // 7 or 2, n - c}):
+                if 2 <= k <= n and 1 <= c < n and min(k, c) <= 300:
+                    cases.append((n, c, k))
+    return cases
+
+
+def test_exact_to_1e9_for_n_up_to_1e12() -> None:
+    """Every (n, c, k) of a grid over n = 1e2 ... 1.2e11 against the fractions oracle,
+    including the rounding case where the lgamma route gives log R >= 0 (it returned -0.0
+    for pass_at_k(70_000_000, 1, 2), exactly 2/n)."""
+    cases = _grid_cases()
+    assert len(cases) > 300
+    n = np.array([x[0] for x in cases])
+    c = np.array([x[1] for x in cases])
+    got = np.array([pass_at_k(n[i:i + 1], c[i:i + 1], x[2])[0] for i, x in enumerate(cases)])
+    for (ni, ci, ki), value in zip(cases, got):
+        exact = exact_pass(ni, ci, ki)
+        assert value > 0, (ni, ci, ki, value)
+        assert abs(Fraction(value) - exact) <= Fraction(1, 10**9) * exact, (ni, ci, ki, value)
+
+
+def test_two_over_n_at_seventy_million() -> None:
+    got = float(pass_at_k(70_000_000, 1, 2)[0])
+    assert got == pytest.approx(2 / 70_000_000, rel=1e-12)
+    assert math.copysign(1.0, got) == 1.0
+
+
+def test_k_above_n_is_undefined_not_one() -> None:
+    """lm-eval 0.5 / lighteval return 1.0 when k > n (``if n - c < k: return 1.0`` is
+    checked before ``k <= n``); here pass@k is undefined there, NaN, never 1.0."""
+    def lighteval_style(n: int, c: int, k: int) -> float:
+        if n - c < k:
+            return 1.0
+        return 1.0 - float(np.prod(1.0 - k / np.arange(n - c + 1, n + 1)))
+
+    assert lighteval_style(4, 1, 8) == 1.0  # the behaviour this estimator avoids
+    assert np.isnan(pass_at_k(4, 1, 8)[0])
+    assert np.isnan(pass_at_k(4, 0, 5)[0])
+    assert pass_at_k(4, 1, 4)[0] == 1.0  # k = n with one correct sample: every draw holds it
+
+
+@pytest.mark.parametrize("args", [(1e20, 1, 2), (10, 1, 1e20), ([99999999999999999999], [1], 2)])
+def test_beyond_int64_names_the_real_value(args) -> None:
+    with pytest.raises(ValueError, match=r"64-bit integer, got (1e\+20|99999999999999999999)"):
+        pass_at_k(*args)
