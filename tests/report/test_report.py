@@ -405,7 +405,9 @@ def test_report_on_pythia_with_gold_and_backtest(tmp_path: Path, pythia_dir: Pat
     alpha = {f.k: f.params["alpha"] for f in results.fits if f.law == "compute"}
     assert 0.05 < alpha[1] < alpha[100] < alpha[1000] < 0.6  # the paper: alpha rises with k
     assert results.backtest is not None and results.backtest.target == "Pythia_12B_300B"
-    assert set(results.backtest.rows["law"]) == {"compute", "params_tokens", "gold"}
+    from lm_eval_scaling.analysis.backtest import BASELINES
+
+    assert set(results.backtest.rows["law"]) == {"compute", "params_tokens", "gold", *BASELINES}
 
     out = tmp_path / "pythia"
     write_report(results, out)
