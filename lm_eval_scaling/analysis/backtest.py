@@ -85,7 +85,7 @@ class BacktestResult:
     target_compute: float
     full_fits: tuple[FitResult, ...] = field(default=())
     targets: tuple[tuple[str, float], ...] = field(default=())
-    pivots: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
+    pivots: dict[tuple[str, int | None], dict[str, float]] = field(default_factory=dict)
 
     def full_fit(self, law: str, k: int) -> FitResult | None:
         for fit in self.full_fits:

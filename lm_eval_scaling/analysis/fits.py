@@ -286,7 +286,8 @@ def resampled_passk(counts: pd.DataFrame, ks: npt.NDArray[np.int64], points: pd.
                 lp = g_rows["gold_logprob"].to_numpy(np.float64)
                 sizes = [g_rows[c].to_numpy(np.float64) if c in g_rows.columns
                          and g_rows[c].notna().all() else None for c in ("gold_tokens", "gold_bytes")]
-                g_boot = np.array([gold_statistic(gold_covariate, lp, *sizes, weights=wb)
+                g_boot = np.array([gold_statistic(gold_covariate, lp, tokens=sizes[0],
+                                                  nbytes=sizes[1], weights=wb)
                                    for wb in g_w])
             for row in np.flatnonzero(sel.to_numpy()):
                 j = int(np.flatnonzero(ks == points["k"].iloc[row])[0])

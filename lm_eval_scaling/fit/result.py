@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -158,8 +158,14 @@ class FitResult:
             values[c] = flat
         return logs, shape, values
 
-    def predict(self, *, interval: float | None = None,
-                **covariates: npt.ArrayLike) -> FloatArray | Prediction:
+    @overload
+    def predict(self, **covariates: npt.ArrayLike) -> FloatArray: ...
+
+    @overload
+    def predict(self, *, interval: float, **covariates: Any) -> Prediction: ...
+
+    def predict(self, *, interval: Any = None,
+                **covariates: Any) -> FloatArray | Prediction:
         """``y_hat`` at the given covariates, e.g. ``fit.predict(C=[1e20, 1e21])``.
 
         Every covariate of the law is required (``gold`` is the gold covariate the law
@@ -258,7 +264,7 @@ class FitResult:
 
     def fitted(self) -> FloatArray:
         """``y_hat`` at the fitted points."""
-        return self.predict(**{c: self.covariates[c] for c in self.spec.covariates})  # type: ignore[return-value]
+        return self.predict(**{c: self.covariates[c] for c in self.spec.covariates})
 
     def report(self) -> str:
         """Readable multi-line summary."""

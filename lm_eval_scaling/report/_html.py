@@ -237,7 +237,7 @@ def _gold_description(results: ReportResults) -> str:
             "with gold)")
 
 
-def _verdicts(results: ReportResults) -> list[str]:
+def _verdicts(results: ReportResults) -> list[Markup]:
     """One plain sentence per law: its best backtest error against the baselines, its
     horizons, and what it leaves unidentified."""
     if not results.fits:
@@ -277,7 +277,7 @@ def _verdicts(results: ReportResults) -> list[str]:
                 for f in not_id[:4]) + ("; ..." if len(not_id) > 4 else "") + ".")
         else:
             parts.append("Identified at every k.")
-        bounds = {}
+        bounds: dict[str, list[str]] = {}
         for f in fits:
             for p in f.at_bound:
                 bounds.setdefault(p, []).append("all" if f.k is None else str(f.k))
