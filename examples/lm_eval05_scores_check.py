@@ -42,8 +42,8 @@ metadata:
 def main(out: Path, limit: int = 4) -> None:
     import lm_eval
     import lm_eval.api.model as lm_model
-    import lm_eval.api.registry as registry
     from lm_eval._cli.harness import HarnessCLI
+    from lm_eval.api import registry
 
     from lm_eval_scaling.collect.rescore import rescore_runs, scores_per_repeat_runs
     from lm_eval_scaling.harness import arith
