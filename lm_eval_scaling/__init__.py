@@ -3,6 +3,8 @@
 Public API (imported lazily, so ``import lm_eval_scaling`` is cheap)::
 
     pass_at_k(num_samples, num_correct, k)          # per-problem unbiased estimator
+    maj_at_k(num_correct, wrong_counts, k, num_invalid)   # unbiased maj@k over k-subsets
+    rescore_runs(run_dirs, extractor), import_monkeys(path)   # samples you already have
     benchmark_pass_at_k(...), passk_table(...)      # benchmark mean + bootstrap CI
     read_counts / read_ladder / read_gold            # validated tidy tables
     load_tables(paths) -> (counts, gold)             # tables or harness output directories
@@ -25,6 +27,11 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _EXPORTS = {
     "pass_at_k": "passk.estimator",
+    "maj_at_k": "passk.majority",
+    "majority_table": "passk.majority",
+    "rescore_runs": "collect.rescore",
+    "import_monkeys": "collect.monkeys",
+    "import_lighteval": "collect.lighteval",
     "benchmark_pass_at_k": "passk.benchmark",
     "BenchmarkPassAtK": "passk.benchmark",
     "passk_table": "passk.benchmark",
