@@ -136,15 +136,17 @@ def projected(counts, K: int, start: int, width: float, chunk: int) -> None:
 def table(title: str, err: dict, budgets: list[int], spent: dict[int, float]) -> None:
     uni_b = np.array(budgets, dtype=float)
     uni_e = np.array([err[("uniform", u)] for u in budgets])
+    finite = np.isfinite(uni_e)
+    fin_b, fin_e = uni_b[finite], uni_e[finite]
     print(f"\n{title}")
     print(f"{'extra/problem':>13} {'uniform err':>12} {'planner err':>12} {'planner spent':>14} "
           f"{'uniform for same err':>21} {'saving':>7}")
     for u in budgets:
         e = err[("planner", u)]
-        order = np.argsort(uni_e)
-        if np.isfinite(e) and np.isfinite(uni_e).all() and uni_e.min() <= e <= uni_e.max():
+        order = np.argsort(fin_e)
+        if np.isfinite(e) and fin_e.size > 1 and fin_e.min() <= e <= fin_e.max():
             # uniform error falls with budget: interpolate log budget against log error
-            equiv = float(np.exp(np.interp(np.log(e), np.log(uni_e[order]), np.log(uni_b[order]))))
+            equiv = float(np.exp(np.interp(np.log(e), np.log(fin_e[order]), np.log(fin_b[order]))))
             equiv_s, saving = f"{equiv:21.0f}", f"{1 - spent[u] / equiv:6.0%}"
         else:
             equiv_s, saving = f"{'outside the curve':>21}", "-"
