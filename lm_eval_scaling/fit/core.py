@@ -220,7 +220,9 @@ def fit_law(
     stderr = {name: float("nan") for name in spec.param_names}
     cov = None
     if identify:
-        collinear = collinear_covariates(spec, obj)
+        single = [c for c in spec.covariates if np.unique(covariates[c]).size < 2]
+        collinear = (f"collinear covariates: {', '.join(single)} take(s) a single value"
+                     if single else collinear_covariates(spec, obj))
         if collinear:
             reasons.append(collinear)
         stderr, cov, why_se = sandwich(spec, obj, theta, r)

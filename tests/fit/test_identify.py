@@ -87,7 +87,12 @@ def test_collinear_covariates_are_not_identified() -> None:
     fit = fit_law("params_tokens", y, N=N, D=D, k=1)
     assert not fit.identified and "collinear covariates" in fit.identification
     single = fit_law("compute", np.array([2.0, 2.1, 1.9, 2.05, 1.95]), C=np.full(5, 1e20), k=1)
-    assert not single.identified and "take a single value" in single.identification
+    assert not single.identified and "single value" in single.identification
+    # one model size: params+tokens cannot tell its N term from E0
+    D1 = np.geomspace(1e9, 1e12, 8)
+    one = fit_law("params_tokens", 0.3 + 400 * 1e8 ** -0.3 + 900 * D1 ** -0.28,
+                  N=np.full(8, 1e8), D=D1, k=1)
+    assert not one.identified and "N take(s) a single value" in one.identification
 
 
 def test_sandwich_standard_error_matches_the_spread_over_simulated_data() -> None:
