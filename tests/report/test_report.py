@@ -408,6 +408,9 @@ def test_report_on_pythia_with_gold_and_backtest(tmp_path: Path, pythia_dir: Pat
     from lm_eval_scaling.analysis.backtest import BASELINES
 
     assert set(results.backtest.rows["law"]) == {"compute", "params_tokens", "gold", *BASELINES}
+    # the verdict says what the audit found: persistence beats the compute law
+    summary = results.backtest.summary().set_index(["target", "law", "k"])
+    assert summary.loc[("Pythia_12B_300B", "compute", 10), "beats_persistence"] is False
 
     out = tmp_path / "pythia"
     write_report(results, out)
@@ -417,6 +420,7 @@ def test_report_on_pythia_with_gold_and_backtest(tmp_path: Path, pythia_dir: Pat
     assert {f["law"] for f in fits} == {"compute", "params_tokens", "gold"}
     page = (out / "index.html").read_text()
     assert "Pythia_12B_300B" in page  # the backtest target is named
+    assert 'id="verdict"' in page and "not identified" in page.lower()
     assert "fewer samples than k" in page  # the note on k = 1000 with adaptive sampling
 
 
