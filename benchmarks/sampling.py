@@ -118,7 +118,7 @@ def main() -> None:
                                  max_gen_toks=args.max_gen_toks, fewshot=fewshot,
                                  problems=args.problems, threads=args.threads)
                     gen = [t - s for t, s in zip(total, startup[model], strict=True)]
-                    if min(gen) < NOISE_FLOOR * max(startup[model]):
+                    if any(g < NOISE_FLOOR * t for g, t in zip(gen, startup[model], strict=True)):
                         # less generation work than the run-to-run noise of the startup
                         rates[model] = (math.nan, math.nan)
                     else:
