@@ -7,7 +7,8 @@ Setting: ``gsm8k_passk`` with an 8-shot prompt (the local GSM8K copy named by
 ``python -m lm_eval_scaling run ...`` process, timed from the outside; the startup
 (imports, model and data loading, one prefill per problem) is measured by the same
 command with N = 1 and max_gen_toks = 1 and subtracted, so the ratio is that of the
-generation work.  ``--batch_size`` is N (one sub-batch per problem for hf-repeats; stock
+generation work (a run whose generation time is below a quarter of its startup time
+prints no rate: that is within the startup's run-to-run noise).  ``--batch_size`` is N (one sub-batch per problem for hf-repeats; stock
 hf batches the N repeats of one problem together).
 
     LM_EVAL_SCALING_GSM8K_DIR=DIR python benchmarks/sampling.py                  # N = 32
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import math
 import os
 import resource
 import subprocess
@@ -29,6 +31,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+#: generation time below this fraction of the startup time is within its noise: no rate
+NOISE_FLOOR = 0.25
 
 
 def _build_model(out: Path) -> Path:
@@ -113,11 +117,17 @@ def main() -> None:
                     total = _run(model, model_dir, Path(tmp) / "o", samples=n,
                                  max_gen_toks=args.max_gen_toks, fewshot=fewshot,
                                  problems=args.problems, threads=args.threads)
-                    gen = [max(t - s, 1e-9) for t, s in zip(total, startup[model], strict=True)]
-                    rates[model] = (n * args.problems / gen[1], n * args.problems / gen[0])
+                    gen = [t - s for t, s in zip(total, startup[model], strict=True)]
+                    if any(g < NOISE_FLOOR * t for g, t in zip(gen, startup[model], strict=True)):
+                        # less generation work than the run-to-run noise of the startup
+                        rates[model] = (math.nan, math.nan)
+                    else:
+                        rates[model] = (n * args.problems / gen[1], n * args.problems / gen[0])
                     speedup = (f"{rates['hf-repeats'][0] / rates['hf'][0]:6.2f}x "
                                f"[{rates['hf-repeats'][1] / rates['hf'][1]:.2f}x]"
                                if model == "hf-repeats" else "")
+                    if model == "hf-repeats" and math.isnan(rates["hf-repeats"][0] / rates["hf"][0]):
+                        speedup = "below noise"
                     print(f"{fewshot:>5} {tokens:>10} {n:>5} {model:>10} "
                           f"{total[0]:6.1f}/{total[1]:6.1f} "
                           f"{startup[model][0]:6.1f}/{startup[model][1]:6.1f} "

@@ -29,9 +29,6 @@ def _ladder_run(ladder: Path, out: Path) -> int:
                  "--lm-eval-args", "--limit 3 --device cpu --batch_size 6"])
 
 
-@pytest.mark.xfail(reason="collect on main compares hook functions by their repr, which holds a "
-                          "memory address: chunks run in two processes never merge (fixed by "
-                          "comparing callables by qualified name, issue 13)", strict=False)
 def test_ladder_run_end_to_end_and_rerun_does_nothing(ladder_csv: Path, tmp_path: Path,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
