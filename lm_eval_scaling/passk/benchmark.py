@@ -27,9 +27,10 @@ Two estimators:
 resolution of the samples drawn): never ``inf``.
 
 Bootstrap.  Resamples draw problems with replacement (``hierarchical=False``), or draw
-problems and then redraw each drawn problem's ``c`` from Binomial(``n``, ``c / n``)
-(``hierarchical=True``: adds the sampling noise of the finite ``n`` to the spread over
-problems).  Resample weights come from :func:`bootstrap_weights`; in :func:`passk_table`
+problems and then redraw each drawn problem's ``c`` from Binomial(``n``, ``c / n``), or
+with ``estimator="beta_binomial"`` from Binomial(``n``, ``p``) with ``p`` drawn from the
+problem's posterior under the model (``hierarchical=True``: adds the sampling noise of the
+finite ``n`` to the spread over problems).  Resample weights come from :func:`bootstrap_weights`; in :func:`passk_table`
 they are seeded from ``seed`` and the checkpoint's task and problem set, so checkpoints
 that share a problem set share their resamples (a paired bootstrap), and results do not
 depend on row order or on how checkpoints are batched.
@@ -260,7 +261,9 @@ def resampled_pass_at_k(
 
     ``weights`` (B, P) are problem multiplicities (:func:`bootstrap_weights`, or columns of
     a joint resample over a larger problem set).  ``hierarchical`` redraws each resample's
-    correct counts from Binomial(n, c / n) (stream 1 of ``seed``).  With
+    correct counts (stream 1 of ``seed``): from Binomial(n, c / n) with the unbiased
+    estimator; from Binomial(n, p) with ``p`` drawn from the problem's posterior under the
+    model with ``"beta_binomial"`` (so that a problem never solved so far can be).  With
     ``estimator="beta_binomial"`` each resample refits the model (kind of ``fitted``, or
     chosen once on the full data) and fills problems with ``k > n``; with ``"unbiased"``
     such problems are left out of their resample's mean (NaN where none is left).
@@ -268,14 +271,19 @@ def resampled_pass_at_k(
     n = np.asarray(num_samples, dtype=np.int64).reshape(-1)
     c = np.asarray(num_correct, dtype=np.int64).reshape(-1)
     ks = np.atleast_1d(np.asarray(k, dtype=np.int64))
-    redrawn = _redraw_correct(n, c, weights.shape[0], seed) if hierarchical else None
     if estimator == "beta_binomial" and (ks > n.min()).any() and c.sum() > 0:
         from .model import bootstrap_pass_at_k, fit_success_model, select_model
 
         if fitted is None:
             kind = select_model(n, c)[0] if model == "auto" else model
             fitted = fit_success_model(n, c, kind)  # type: ignore[arg-type]
+        redrawn = None
+        if hierarchical:  # c from Binomial(n, p), p from the problem's posterior under the model
+            rng = _child_rng(seed, 1)
+            p = fitted.sample_posterior(n, c, weights.shape[0], rng)
+            redrawn = rng.binomial(n[None, :], p).astype(np.int64)
         return bootstrap_pass_at_k(fitted, n, c, ks, weights, redrawn)
+    redrawn = _redraw_correct(n, c, weights.shape[0], seed) if hierarchical else None
     if redrawn is None:
         per = pass_at_k(n, c, ks)
         valid = ~np.isnan(per)

@@ -98,6 +98,24 @@ class SuccessModel:
             out += post[:, j:j + 1] * -np.expm1(log_ratio)
         return out[:, 0] if np.ndim(k) == 0 else out
 
+    def sample_posterior(self, num_samples: npt.ArrayLike, num_correct: npt.ArrayLike,
+                         size: int, rng: np.random.Generator) -> npt.NDArray[np.float64]:
+        """``(size, P)`` draws of each problem's success probability from its posterior."""
+        n = np.asarray(num_samples, dtype=np.float64).reshape(-1)
+        c = np.asarray(num_correct, dtype=np.float64).reshape(-1)
+        post = self._posterior_weights(n, c)  # (P, J); the rest is the point mass at zero
+        u = rng.random((size, n.size))
+        cum = np.cumsum(post, axis=1)  # component j where u < cum_j; none: p = 0
+        comp = (u[:, :, None] >= cum[None, :, :]).sum(axis=2)  # (size, P) in 0..J
+        out = np.zeros((size, n.size))
+        for j in range(self.alpha.size):
+            pick = comp == j
+            if pick.any():
+                a = np.broadcast_to(self.alpha[j] + c, (size, n.size))[pick]
+                b = np.broadcast_to(self.beta[j] + n - c, (size, n.size))[pick]
+                out[pick] = rng.beta(a, b)
+        return out
+
     def _posterior_weights(
         self, n: npt.NDArray[np.float64], c: npt.NDArray[np.float64]
     ) -> npt.NDArray[np.float64]:

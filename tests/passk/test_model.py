@@ -125,3 +125,19 @@ def test_bad_input() -> None:
         fit_success_model([10], [11])
     with pytest.raises(ValueError, match="kind"):
         fit_success_model([10], [1], "gaussian")  # type: ignore[arg-type]
+
+
+def test_posterior_draws_match_the_posterior_mean() -> None:
+    fit = fit_success_model([10, 10, 10], [0, 3, 5], "zero_inflated")
+    model = type(fit)(kind="zero_inflated", weights=np.array([0.6]), alpha=np.array([2.0]),
+                      beta=np.array([30.0]), zero_mass=0.4, log_likelihood=0.0, num_problems=3,
+                      converged=True, theta=fit.theta)
+    n, c = np.array([50, 50]), np.array([0, 4])
+    draws = model.sample_posterior(n, c, 40_000, np.random.default_rng(0))
+    # E[p | c = 4] = (2 + 4) / (32 + 50); E[p | c = 0] = P(beta | c = 0) * 2 / 82
+    w_beta = 0.6 * stats.betabinom.pmf(0, 50, 2, 30)
+    w_beta /= w_beta + 0.4
+    assert draws[:, 1].mean() == pytest.approx(6 / 82, rel=0.02)
+    assert draws[:, 0].mean() == pytest.approx(w_beta * 2 / 82, rel=0.05)
+    assert (draws[:, 0] == 0).mean() == pytest.approx(1 - w_beta, abs=0.01)
+    assert (draws[:, 1] > 0).all()
