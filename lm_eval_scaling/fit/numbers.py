@@ -1,17 +1,15 @@
 """The one number formatter of the package: fit reports, the report page, figure
 annotations and command-line tables all show numbers through :func:`format_number`, and
-fitted parameters through :func:`format_parameter` (a parameter at a bound as
-``0 (at bound) [0, 0.031]``: its bound, and a one-sided interval)."""
+values with intervals through :func:`format_interval` (a parameter at a bound as
+``0 (at bound) [0, 0.031]``: its bound, and a one-sided interval;
+:meth:`lm_eval_scaling.fit.FitResult.format_parameter` applies it to a fit)."""
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .result import FitResult
-
-__all__ = ["format_interval", "format_number", "format_parameter"]
+__all__ = ["format_interval", "format_number"]
 
 
 def format_number(value: Any, digits: int = 4, *, tex: bool = False, nan: str = "nan") -> str:
@@ -42,9 +40,3 @@ def format_interval(value: float, low: float, high: float, *, at_bound: bool = F
         return f"{text} [{format_number(low, 3)}, {format_number(high, 3)}]"
     return f"{text} [interval undefined]"
 
-
-def format_parameter(fit: FitResult, name: str, *, digits: int = 4) -> str:
-    """``name``'s value in ``fit`` with its interval (:meth:`FitResult.intervals`)."""
-    lo, hi, _ = fit.intervals()[name]
-    return format_interval(fit.params[name], lo, hi, at_bound=name in fit.at_bound,
-                           bound=fit.bounds.get(name, (0.0, math.inf))[0], digits=digits)

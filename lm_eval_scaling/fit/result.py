@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from ..errors import InputError
 from .laws import LawSpec, get_law
-from .numbers import format_number
+from .numbers import format_interval, format_number
 
 if TYPE_CHECKING:
     from ._objective import Objective
@@ -266,10 +266,15 @@ class FitResult:
         """``y_hat`` at the fitted points."""
         return self.predict(**{c: self.covariates[c] for c in self.spec.covariates})
 
+    def format_parameter(self, name: str, *, digits: int = 4) -> str:
+        """``name``'s value with its interval (:meth:`intervals`); at a bound, the bound
+        and a one-sided interval (:func:`~lm_eval_scaling.fit.numbers.format_interval`)."""
+        lo, hi, _ = self.intervals()[name]
+        return format_interval(self.params[name], lo, hi, at_bound=name in self.at_bound,
+                               bound=self.bounds.get(name, (0.0, math.inf))[0], digits=digits)
+
     def report(self) -> str:
         """Readable multi-line summary."""
-        from .numbers import format_parameter
-
         spec = self.spec
         head = f"law {self.law}: {spec.formula}"
         meta = [f"k={self.k}" if self.k is not None else None,
@@ -287,7 +292,7 @@ class FitResult:
                         else "(sandwich standard errors)")
                      + "; one-sided from the bound for parameters at a bound")
         for p in spec.param_names:
-            lines.append(f"    {p:>6} = {format_parameter(self, p)}")
+            lines.append(f"    {p:>6} = {self.format_parameter(p)}")
         for name, v in self.pivot_params.items():
             at = ", ".join(f"{c}={format_number(x, 3)}" for c, x in self.pivot.items())
             lines.append(f"    {name} = {format_number(v)} (at the median covariates {at})")

@@ -111,13 +111,11 @@ def _param_range(results: ReportResults, law: str, key: str, shown: str) -> str:
                   key=lambda f: int(f.k))  # type: ignore[arg-type]
     if not fits:
         return ""
-    from ..fit.numbers import format_parameter
-
     first, last = fits[0], fits[-1]
     if first is last:
-        return f"{shown} = {format_parameter(first, key, digits=3)} at k = {first.k}"
-    text = (f"{shown} goes from {format_parameter(first, key, digits=3)} (k = {first.k}) to "
-            f"{format_parameter(last, key, digits=3)} (k = {last.k})")
+        return f"{shown} = {first.format_parameter(key, digits=3)} at k = {first.k}"
+    text = (f"{shown} goes from {first.format_parameter(key, digits=3)} (k = {first.k}) to "
+            f"{last.format_parameter(key, digits=3)} (k = {last.k})")
     at = [str(f.k) for f in fits if key in f.at_bound]
     if at:
         text += f"; {shown} is 0 (at bound) at k = {', '.join(at)}"

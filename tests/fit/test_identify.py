@@ -19,7 +19,6 @@ import pytest
 
 from lm_eval_scaling.fit import FitResult, fit_law
 from lm_eval_scaling.fit.bootstrap import bootstrap_fit
-from lm_eval_scaling.fit.numbers import format_parameter
 
 TRUE = {"E0": 0.5, "C0": 3.0e3, "alpha": 0.22}
 
@@ -42,7 +41,7 @@ def test_exponents_are_bounded_at_zero_unless_a_law_opts_out() -> None:
     fit = fit_law("compute", y, C=C, k=1)
     assert fit.params["alpha"] == 0.0 and "alpha" in fit.at_bound
     assert not fit.identified and "flat profile" in fit.identification
-    assert format_parameter(fit, "alpha") == "0 (at bound) [interval undefined]"
+    assert fit.format_parameter("alpha") == "0 (at bound) [interval undefined]"
     # the joint law's exponents are signed: log y falls with log C (alpha < 0)
     k = np.tile([1.0, 10.0, 100.0], 4)
     Cj = np.repeat(np.geomspace(1e18, 1e21, 4), 3)
@@ -72,7 +71,7 @@ def test_irreducible_at_bound_is_shown_as_zero_with_a_one_sided_interval() -> No
     assert "E0" in fit.at_bound and fit.identified
     lo, hi, kind = fit.intervals()["E0"]
     assert lo == 0.0 and 0 < hi < 0.5 and kind == "sandwich one-sided"
-    assert format_parameter(fit, "E0").startswith("0 (at bound) [0, ")
+    assert fit.format_parameter("E0").startswith("0 (at bound) [0, ")
     boot = bootstrap_fit(fit, n_boot=40, seed=2, n_jobs=1)
     assert boot.ci["E0"][0] == 0.0 and boot.ci["E0"][1] > 0
     assert boot.intervals()["E0"][2] == "bootstrap one-sided"
