@@ -73,9 +73,14 @@ def fit_for(fits: Iterable[FitLike], law: str, k: int) -> FitLike | None:
 
 
 def fit_text(fit: FitLike) -> str:
-    """``E0 = 0.12, alpha = 0.15`` style mathtext for a fit's parameters (one a line)."""
+    """``E0 = 0.12, alpha = 0.15`` style mathtext for a fit's parameters (one a line); a
+    parameter at a bound reads ``E0 = 0 (at bound)``, never the floor value it stopped at."""
     spec = get_law(fit.law)
-    parts = [f"{spec.symbol(n)}$ = {format_number(fit.params[n], 3, tex=True)}$"
+    at_bound = getattr(fit, "at_bound", ())
+    bounds = getattr(fit, "bounds", {})
+    parts = [f"{spec.symbol(n)}$ = {format_number(bounds.get(n, (0.0,))[0], 3, tex=True)}$"
+             " (at bound)" if n in at_bound else
+             f"{spec.symbol(n)}$ = {format_number(fit.params[n], 3, tex=True)}$"
              for n in spec.param_names]
     text = "\n".join(parts)
     if not fit.converged:

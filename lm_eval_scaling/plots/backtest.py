@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -176,8 +177,9 @@ def plot_parameter_trajectories(
 def _trajectory_panel(ax: Axes, rows: pd.DataFrame, full_fits: Sequence[FitLike], law: str,
                       name: str, ks: Sequence[int], clip_decades: float) -> None:
     vals = rows[name].to_numpy(np.float64)
-    conv = rows["converged"].to_numpy(bool)
-    refs = [float(f.params[name]) for k in ks if (f := fit_for(full_fits, law, k)) is not None]
+    conv = rows["converged"].to_numpy(bool) & ~_at_bound(rows, name)
+    refs = [float(f.params[name]) for k in ks if (f := fit_for(full_fits, law, k)) is not None
+            and name not in getattr(f, "at_bound", ())]
     # prefactors and irreducible terms live on a log scale (they are fitted in log space);
     # exponents on a linear one.  Non-positive values (underflow) cannot be drawn on log axes.
     logy = name in get_law(law).log_params
@@ -186,12 +188,17 @@ def _trajectory_panel(ax: Axes, rows: pd.DataFrame, full_fits: Sequence[FitLike]
     for k in ks:
         sub = rows[rows["k"] == k].sort_values("compute_ratio")
         y = sub[name].to_numpy(np.float64)
-        ok = sub["converged"].to_numpy(bool) & np.isfinite(y) & ((y > 0) | (not logy))
+        bound = sub["converged"].to_numpy(bool) & _at_bound(sub, name)
+        ok = (sub["converged"].to_numpy(bool) & ~bound & np.isfinite(y)
+              & ((y > 0) | (not logy)))
         color = k_color(k)
-        ax.plot(sub["compute_ratio"].to_numpy(np.float64)[ok], y[ok],
-                marker="o", markersize=2.5, linewidth=1.0, color=color)
+        x = sub["compute_ratio"].to_numpy(np.float64)
+        ax.plot(x[ok], y[ok], marker="o", markersize=2.5, linewidth=1.0, color=color)
+        if bound.any():  # at its bound: a triangle on the bottom edge, never the floor value
+            ax.plot(x[bound], np.zeros(int(bound.sum())), linestyle="none", marker="v",
+                    markersize=4, color=color, transform=ax.get_xaxis_transform(), clip_on=False)
         full = fit_for(full_fits, law, k)
-        if full is not None:
+        if full is not None and name not in getattr(full, "at_bound", ()):
             ax.axhline(float(full.params[name]), color=color, linestyle="--", linewidth=0.8,
                        alpha=0.8)
     log_axis(ax, ("x",), numticks=4)
@@ -216,3 +223,10 @@ def _clipped_limits(values: np.ndarray, refs: np.ndarray, logy: bool,
     lo, hi = min(lo, refs.min()), max(hi, refs.max())
     pad = 0.08 * (hi - lo) if hi > lo else 0.1 * abs(hi) + 1e-12
     return lo - pad, hi + pad
+
+
+def _at_bound(rows: pd.DataFrame, name: str) -> npt.NDArray[np.bool_]:
+    """Rows whose fit left ``name`` at its bound (the ``at_bound`` column, comma-separated)."""
+    if "at_bound" not in rows.columns:
+        return np.zeros(len(rows), dtype=bool)
+    return np.array([name in str(v).split(",") for v in rows["at_bound"].fillna("")], dtype=bool)

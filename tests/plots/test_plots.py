@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -321,6 +322,33 @@ def test_parameter_trajectories_one_row_per_law() -> None:
                                sorted(f.params["alpha"] for f in fits))
     assert_no_empty_panel(fig)
     assert_no_text_overlap(fig)
+
+
+def test_parameter_trajectories_draw_an_at_bound_value_as_a_bound_marker() -> None:
+    rows, fits = _backtest_rows()
+    floor = 1e-17  # the floor value a fit at E0's bound stops at: never drawn as a number
+    rows = rows.assign(at_bound=np.where(rows["compute_ratio"] > 1e-2, "E0", ""),
+                       E0=np.where(rows["compute_ratio"] > 1e-2, floor, rows["E0"]))
+    fig = plot_parameter_trajectories(rows, fits)
+    e0_ax = data_axes(fig)[0]
+    drawn = np.concatenate([line.get_ydata() for line in e0_ax.lines
+                            if line.get_marker() == "o"])
+    assert floor not in drawn
+    markers = [line for line in e0_ax.lines if line.get_marker() == "v"]
+    assert len(markers) == len(KS)
+    for line in markers:
+        np.testing.assert_allclose(line.get_xdata(), [1e-1])
+    assert_no_empty_panel(fig)
+
+
+def test_fit_annotation_reads_at_bound_instead_of_the_floor_value() -> None:
+    from lm_eval_scaling.plots._common import fit_text
+
+    fit = _fits(_points(ks=(1,)), "compute")[0]
+    bound = replace(fit, at_bound=("E0",), params={**fit.params, "E0": 5.97e-18})
+    text = fit_text(bound)
+    assert "(at bound)" in text.splitlines()[0]
+    assert "5.97" not in text and "10^{-18}" not in text
 
 
 # --------------------------------------------------------------------------- figure 7
