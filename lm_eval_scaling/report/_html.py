@@ -257,6 +257,7 @@ def _verdicts(results: ReportResults) -> list[Markup]:
             rows = rows[np.isfinite(rows["plateau_error"].to_numpy(np.float64))]
             if len(rows):
                 best = rows.loc[rows["plateau_error"].idxmin()]
+                ks = [int(k) for k in rows["k"]]
                 beats_p = [int(k) for k, b in zip(rows["k"], rows["beats_persistence"]) if b is True]
                 beats_t = [int(k) for k, b in zip(rows["k"], rows["beats_trend"]) if b is True]
                 parts.append(
@@ -264,12 +265,9 @@ def _verdicts(results: ReportResults) -> list[Markup]:
                     f"{format_number(100 * best['plateau_error'], 2)}% at k = {int(best['k'])} "
                     f"(persistence {format_number(100 * best['persistence_plateau_error'], 2)}%, "
                     f"trend {format_number(100 * best['trend_plateau_error'], 2)}%); it beats "
-                    f"persistence at k = {', '.join(map(str, beats_p)) or 'none'} and the trend at "
-                    f"k = {', '.join(map(str, beats_t)) or 'none'} of {', '.join(str(int(k)) for k in rows['k'])}; "
-                    f"error horizon {format_number(rows['error_horizon_oom'].min(), 2)}–"
-                    f"{format_number(rows['error_horizon_oom'].max(), 2)} orders of magnitude, "
-                    f"stable horizon {format_number(rows['stable_horizon_oom'].min(), 2)}–"
-                    f"{format_number(rows['stable_horizon_oom'].max(), 2)}.")
+                    f"persistence {_at_ks(beats_p, ks)} and the trend {_at_ks(beats_t, ks)}; "
+                    f"error horizon {_span(rows['error_horizon_oom'])} orders of magnitude, "
+                    f"stable horizon {_span(rows['stable_horizon_oom'])}.")
         not_id = [f for f in fits if not f.identified]
         if not_id:
             parts.append("Not identified at " + "; ".join(
@@ -285,6 +283,22 @@ def _verdicts(results: ReportResults) -> list[Markup]:
             parts.append(f"{escape(p)} is at its bound (0) at k = {', '.join(ks)}.")
         out.append(Markup(" ".join(str(x) for x in parts)))
     return out
+
+
+def _at_ks(hits: list[int], ks: list[int]) -> str:
+    """``at every k (1, 10)``, ``at no k (1, 10)`` or ``at k = 10 (of 1, 10)``."""
+    every = ", ".join(map(str, ks))
+    if not hits:
+        return f"at no k ({every})"
+    if len(hits) == len(ks):
+        return f"at every k ({every})"
+    return f"at k = {', '.join(map(str, hits))} (of {every})"
+
+
+def _span(values: pd.Series) -> str:
+    """``0.5`` when every value is the same (to the digits shown), else ``0.15–0.6``."""
+    lo, hi = (format_number(v, 2) for v in (values.min(), values.max()))
+    return lo if lo == hi else f"{lo}–{hi}"
 
 
 def _sensitivity(results: ReportResults) -> dict[str, Any] | None:

@@ -485,3 +485,15 @@ def test_a_report_run_computes_the_points_once_and_each_full_fit_once(
         if fit.law == "params_tokens":
             row = summary[summary["k"] == fit.k].iloc[0]
             assert [row[f"pt_{n}"] for n in fit.params] == list(fit.params.values())
+
+
+def test_verdict_names_the_ks_a_law_beats_a_baseline_at_in_plain_words() -> None:
+    import pandas as pd
+
+    from lm_eval_scaling.report._html import _at_ks, _span
+
+    assert _at_ks([], [1, 10]) == "at no k (1, 10)"
+    assert _at_ks([1, 10], [1, 10]) == "at every k (1, 10)"
+    assert _at_ks([10], [1, 10]) == "at k = 10 (of 1, 10)"
+    assert _span(pd.Series([0.51, 0.51])) == "0.51"
+    assert _span(pd.Series([0.15, 0.6])) == "0.15–0.6"
