@@ -1,8 +1,9 @@
 """Fit the three laws of 2509.24012 to the shared Pythia/GSM8K data at 24 values of k.
 
-Writes examples/pythia_fits.csv: one row per (law, k) with every fitted parameter, its
-standard error and its bootstrap CI (problems resampled with replacement, refit), the
-number of points used, censored and excluded, the convergence flag and R^2 (log space).
+Writes examples/pythia_fits.csv: one row per (law, k) with every fitted parameter, whether
+it is at its bound, its display form (``0 (at bound) [0, x]``), its standard error and its
+bootstrap CI (problems resampled with replacement, refit), the number of points used,
+censored and excluded, the convergence and identification flags and R^2 (log space).
 
 The untrained step-1 checkpoints (2M tokens, ``*_2M``) are left out: the paper used 8
 checkpoints per size and the shared data has 9; the step-1 ones reflect the random
@@ -41,15 +42,17 @@ def fits_table(data: Path, *, bootstrap: int, seed: int, exclude: tuple[str, ...
                      counts=counts, gold=gold, warn=False)
     table = fit_parameter_table(fits)
     per_fit = table.groupby(["law", "k"], sort=False)
-    wide = per_fit[["n_points", "n_censored", "n_excluded", "converged", "r_squared",
-                    "objective", "n_boot"]].first()
-    for column in ("value", "stderr", "ci_low", "ci_high"):
+    per_fit_columns = ["n_points", "n_censored", "n_excluded", "converged", "identified",
+                       "identification", "r_squared", "objective", "n_boot"]
+    wide = per_fit[per_fit_columns].first()
+    for column in ("value", "at_bound", "display", "stderr", "ci_low", "ci_high"):
         values = table.pivot(index=["law", "k"], columns="parameter", values=column)
         suffix = "" if column == "value" else f"_{column}"
         wide = wide.join(values.rename(columns=lambda p, s=suffix: f"{p}{s}"))
     params = dict.fromkeys(table["parameter"])  # each law's order, laws in turn
-    order = [f"{p}{s}" for p in params for s in ("", "_stderr", "_ci_low", "_ci_high")]
-    return wide[[*wide.columns[:7], *order]].reset_index()
+    order = [f"{p}{s}" for p in params
+             for s in ("", "_at_bound", "_display", "_stderr", "_ci_low", "_ci_high")]
+    return wide[[*per_fit_columns, *order]].reset_index()
 
 
 def main() -> None:
