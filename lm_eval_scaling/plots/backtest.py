@@ -202,8 +202,11 @@ def _trajectory_panel(ax: Axes, rows: pd.DataFrame, full_fits: Sequence[FitLike]
             ax.axhline(float(full.params[name]), color=color, linestyle="--", linewidth=0.8,
                        alpha=0.8)
     log_axis(ax, ("x",), numticks=4)
-    if logy:
+    if logy and finite.size:
         log_axis(ax, ("y",))
+    elif logy:  # every fit left it at its bound: only the bound markers, on a linear axis
+        ax.set_ylim(0.0, 1.0)
+        ax.set_yticks([0.0])
     if refs and finite.size:
         ax.set_ylim(*_clipped_limits(finite, np.asarray(refs), logy, clip_decades))
     ax.set_xlabel(r"$C_{\max} / C_{\mathrm{target}}$")

@@ -272,7 +272,9 @@ def _fig_trajectories(results: ReportResults) -> tuple[Figure, str] | str:
             parts.append(f"{law}: {_span_text(h)}")
     caption = ("Stability: each law's parameters fitted on checkpoints with compute ≤ C_max, "
                "against C_max / C_target; dashed: the fit on every checkpoint. Far-off "
-               "estimates are clipped to 3 decades around the full-fit values.")
+               "estimates are clipped to 3 decades around the full-fit values. Downward "
+               "triangles on the bottom edge: fits that left the parameter at its bound "
+               "(0 for an irreducible term), never drawn at the value the optimiser stopped at.")
     if parts:
         caption += (" Orders of magnitude below the target from which every parameter stays "
                     "within 10% of its full-fit value (range over k) — " + "; ".join(parts) + ".")

@@ -341,6 +341,16 @@ def test_parameter_trajectories_draw_an_at_bound_value_as_a_bound_marker() -> No
     assert_no_empty_panel(fig)
 
 
+def test_parameter_trajectories_draw_a_parameter_at_its_bound_everywhere() -> None:
+    rows, fits = _backtest_rows()
+    rows = rows.assign(at_bound="E0", E0=1e-17)
+    fig = plot_parameter_trajectories(rows, fits)
+    e0_ax = data_axes(fig)[0]
+    assert e0_ax.get_yscale() == "linear"
+    assert len([line for line in e0_ax.lines if line.get_marker() == "v"]) == len(KS)
+    assert_no_empty_panel(fig)
+
+
 def test_fit_annotation_reads_at_bound_instead_of_the_floor_value() -> None:
     from lm_eval_scaling.plots._common import fit_text
 
