@@ -17,6 +17,7 @@ BPE tokenizer of the test suite), then, each leg in its own
    default ``--gold-rtol``), problem by problem: ``hf`` float32 on the GPU against ``hf``
    float32 on the CPU, and ``hf`` against ``vllm`` (float32) where vLLM is installed.
    (``hf-repeats`` serves log-likelihoods with the ``hf`` code, so it is not compared.)
+   These legs run first (they are short).
 
 Prints versions and the device first, one line per measurement as it is made, and last
 ``GPU CHECK: PASS`` or ``GPU CHECK: FAIL (...)``; exits 1 on failure.  A leg that fails or
@@ -27,7 +28,7 @@ same code paths on the CPU (a dry run of the check with small settings; its rate
 nothing about a GPU).
 
     python benchmarks/gpu_check.py [--samples 64] [--problems 16] [--max-gen-toks 128]
-    python benchmarks/gpu_check.py --device cpu --samples 4 --problems 2 --max-gen-toks 8
+    python benchmarks/gpu_check.py --device cpu --samples 8 --problems 2 --max-gen-toks 64
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import importlib.util
+import inspect
 import json
 import math
 import os
@@ -46,7 +48,8 @@ import traceback
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-GOLD_RTOL = 1e-3
+if str(REPO) not in sys.path:  # run as a script from a checkout, the package not installed
+    sys.path.insert(0, str(REPO))
 #: generation time below this fraction of the startup time is within its noise: no rate
 NOISE_FLOOR = 0.25
 #: identical responses at least this long are not chance for a random model: a seeding bug
@@ -73,9 +76,14 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
+def _gold_rtol() -> float:
+    """``collect``'s default tolerance for two runs' gold log-probabilities."""
+    from lm_eval_scaling.collect import collect_tables
+
+    return float(inspect.signature(collect_tables).parameters["gold_rtol"].default)
+
+
 def _build_model(out: Path) -> Path:
-    if str(REPO) not in sys.path:  # the tests' model builder imports the package
-        sys.path.insert(0, str(REPO))
     spec = importlib.util.spec_from_file_location("_conftest", REPO / "tests" / "conftest.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
@@ -164,15 +172,16 @@ def _distinctness(rows: list[dict], samples: int) -> tuple[str, str | None]:
 
 
 def _compare_gold(name: str, a: dict[int, float], b: dict[int, float]) -> str | None:
+    rtol = _gold_rtol()
     if set(a) != set(b) or not a:
         _say(f"gold log-likelihood, {name}: problems differ ({len(a)} vs {len(b)})")
         return f"gold log-likelihood {name}: different problems"
     worst = max(abs(a[d] - b[d]) / max(abs(a[d]), 1e-9) for d in a)
     _say(f"gold log-likelihood, {name}, {len(a)} problems: largest relative difference "
-         f"{worst:.2e} (tolerance {GOLD_RTOL:g}); e.g. problem {min(a)}: {a[min(a)]:.6f} vs "
+         f"{worst:.2e} (tolerance {rtol:g}); e.g. problem {min(a)}: {a[min(a)]:.6f} vs "
          f"{b[min(a)]:.6f}")
-    if not math.isfinite(worst) or worst > GOLD_RTOL:
-        return f"gold log-likelihoods {name} differ by {worst:.2e} > {GOLD_RTOL:g}"
+    if not math.isfinite(worst) or worst > rtol:
+        return f"gold log-likelihoods {name} differ by {worst:.2e} > {rtol:g}"
     return None
 
 
@@ -233,11 +242,43 @@ def _check(args: argparse.Namespace, failures: list[str]) -> None:
         vllm_args = f"pretrained={model_dir},dtype=float32,seed=1,gpu_memory_utilization=0.5"
         backends = {"hf": hf_args, "hf-repeats": hf_args, "vllm": vllm_args,
                     "vllm-repeats": vllm_args}
+        # on a dry run (--device cpu) the second leg is hf-repeats, which serves
+        # log-likelihoods with hf's own code: that exercises the comparison, nothing more
+        second = ("hf on cpu", "hf") if device == "cuda" else ("hf-repeats on cpu", "hf-repeats")
+        gold_legs = {f"hf on {device}": ("hf", hf_args, device),
+                     second[0]: (second[1], hf_args, "cpu"),
+                     "vllm": ("vllm", vllm_args, None)}
+        logprobs: dict[str, dict[int, float]] = {}
+        for label, (name, model_args, leg_device) in gold_legs.items():
+            if name == "vllm" and not have_vllm:
+                _say("gold log-likelihood, hf vs vllm: SKIPPED (vllm not installed)")
+                continue
+            out = Path(tmp) / f"gold-{label.replace(' ', '-')}"
+            try:
+                seconds = runner.run(name, model_args, gold, out, {}, args.problems,
+                                     "auto" if name == "vllm" else "8", leg_device)
+                logprobs[label] = {r["doc_id"]: r["gold_logprob"] for r in _samples(out, gold)}
+            except (LegFailed, ValueError, KeyError, OSError) as exc:
+                _say(f"gold log-likelihood, {label}: FAILED ({exc})")
+                failures.append(f"gold {label}: {exc}")
+                continue
+            _say(f"gold log-likelihood, {label} (float32): {len(logprobs[label])} problems in "
+                 f"{seconds:.1f} s")
+        ref = f"hf on {device}"
+        for label, values in logprobs.items():
+            if label != ref and ref in logprobs:
+                failure = _compare_gold(f"{ref} vs {label}", logprobs[ref], values)
+                if failure:
+                    failures.append(failure)
+        if device == "cpu":
+            _say("gold log-likelihood, GPU vs CPU: not compared (dry run on the CPU; "
+                 "hf vs hf-repeats runs the same hf code twice)")
+
         full = {"n_samples": args.samples, "max_gen_toks": args.max_gen_toks}
         startup_meta = {"n_samples": 1, "max_gen_toks": 1}
         rates: dict[str, float] = {}
-        # the first process reads torch, transformers and lm_eval from a cold disk cache:
-        # pay that once here, outside the measured legs
+        # whatever is left of a cold disk cache for the imports is paid here, outside the
+        # measured legs
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-c", WARM_UP], env=_env(), check=False)
         _say(f"warm-up (imports{', CUDA context' if device == 'cuda' else ''}): "
@@ -279,38 +320,6 @@ def _check(args: argparse.Namespace, failures: list[str]) -> None:
             if num in rates and den in rates:
                 _say(f"speed-up {num} / {den}: {rates[num] / rates[den]:.2f}x samples/s "
                      f"({rates[num]:.1f} / {rates[den]:.1f}; {device if den == 'hf' else 'vllm'})")
-
-        # on a dry run (--device cpu) the second leg is hf-repeats, which serves
-        # log-likelihoods with hf's own code: that exercises the comparison, nothing more
-        second = ("hf on cpu", "hf") if device == "cuda" else ("hf-repeats on cpu", "hf-repeats")
-        gold_legs = {f"hf on {device}": ("hf", hf_args, device),
-                     second[0]: (second[1], hf_args, "cpu"),
-                     "vllm": ("vllm", vllm_args, None)}
-        logprobs: dict[str, dict[int, float]] = {}
-        for label, (name, model_args, leg_device) in gold_legs.items():
-            if name == "vllm" and not have_vllm:
-                _say("gold log-likelihood, hf vs vllm: SKIPPED (vllm not installed)")
-                continue
-            out = Path(tmp) / f"gold-{label.replace(' ', '-')}"
-            try:
-                seconds = runner.run(name, model_args, gold, out, {}, args.problems,
-                                     "auto" if name == "vllm" else "8", leg_device)
-                logprobs[label] = {r["doc_id"]: r["gold_logprob"] for r in _samples(out, gold)}
-            except (LegFailed, ValueError, KeyError, OSError) as exc:
-                _say(f"gold log-likelihood, {label}: FAILED ({exc})")
-                failures.append(f"gold {label}: {exc}")
-                continue
-            _say(f"gold log-likelihood, {label} (float32): {len(logprobs[label])} problems in "
-                 f"{seconds:.1f} s")
-        ref = f"hf on {device}"
-        for label, values in logprobs.items():
-            if label != ref and ref in logprobs:
-                failure = _compare_gold(f"{ref} vs {label}", logprobs[ref], values)
-                if failure:
-                    failures.append(failure)
-        if device == "cpu":
-            _say("gold log-likelihood, GPU vs CPU: not compared (dry run on the CPU; "
-                 "hf vs hf-repeats above runs the same hf code twice)")
 
 
 if __name__ == "__main__":
