@@ -197,6 +197,8 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=330.0,
                     help="seconds for all legs together (default 330); legs that would "
                          "start later are reported as failed")
+    ap.add_argument("--no-gold", action="store_true",
+                    help="skip the gold log-likelihood legs (speed and distinctness only)")
     ap.add_argument("--leg-timeout", type=float, default=150.0,
                     help="seconds one leg may run (default 150)")
     args = ap.parse_args()
@@ -250,6 +252,9 @@ def _check(args: argparse.Namespace, failures: list[str]) -> None:
                      "vllm": ("vllm", vllm_args, None)}
         logprobs: dict[str, dict[int, float]] = {}
         for label, (name, model_args, leg_device) in gold_legs.items():
+            if args.no_gold:
+                _say("gold log-likelihood legs: SKIPPED (--no-gold)")
+                break
             if name == "vllm" and not have_vllm:
                 _say("gold log-likelihood, hf vs vllm: SKIPPED (vllm not installed)")
                 continue
