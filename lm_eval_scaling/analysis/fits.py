@@ -247,6 +247,21 @@ def _rows_of(points: pd.DataFrame, fit: FitResult) -> npt.NDArray[np.int64]:
     return np.array([index[label] for label in fit.labels], dtype=np.int64)
 
 
+def _pooled_resamples(counts: pd.DataFrame, ks: npt.NDArray[np.int64], weights: FloatArray,
+                      pids: npt.NDArray[Any], task: str) -> dict[tuple[str, str], FloatArray]:
+    """``estimator="pooled"``: (model, revision) -> (B, K) pass@k of each resample of the
+    task's problems (``weights`` over ``pids``), one pooled refit per resample."""
+    from ..passk.benchmark import count_matrices
+    from ..passk.pooled import fit_pooled_model, resampled_pooled_pass_at_k
+
+    keys, ids, n, c, observed = count_matrices(counts)
+    order = np.array([{str(p): i for i, p in enumerate(pids)}[pid] for pid in ids])
+    fitted = fit_pooled_model(n, c, observed=observed)
+    boot = resampled_pooled_pass_at_k(fitted, n, c, observed, ks, weights[:, order],
+                                      progress=f"pooled bootstrap ({task})")
+    return {key: boot[:, j, :] for j, key in enumerate(keys)}
+
+
 def resampled_passk(counts: pd.DataFrame, ks: npt.NDArray[np.int64], points: pd.DataFrame,
                      n_boot: int, seed: int, *, gold: pd.DataFrame | None = None,
                      gold_problems: GoldProblems = "same",
@@ -269,13 +284,18 @@ def resampled_passk(counts: pd.DataFrame, ks: npt.NDArray[np.int64], points: pd.
         rng = np.random.default_rng(np.random.SeedSequence([seed, zlib.crc32(str(task).encode())]))
         weights = rng.multinomial(len(pids), np.full(len(pids), 1.0 / len(pids)),
                                   size=n_boot).astype(np.float64)  # (B, U)
+        pooled = _pooled_resamples(tgrp, ks, weights, pids, str(task)) if estimator == "pooled" else {}
         for (model, revision), grp in tgrp.groupby(["model", "revision"], sort=True):
             name = checkpoint_name(model, revision)
             idx = np.array([pos[p] for p in grp["problem_id"]])
             ckpt_seed = np.random.SeedSequence([seed, zlib.crc32(f"{name}\0{task}".encode())])
-            est = resampled_pass_at_k(grp["num_samples"].to_numpy(), grp["num_correct"].to_numpy(),
-                                      ks, weights[:, idx], seed=ckpt_seed, estimator=estimator,
-                                      hierarchical=hierarchical)  # (B, K)
+            if estimator == "pooled":
+                est = pooled[(str(model), str(revision))]
+            else:
+                est = resampled_pass_at_k(grp["num_samples"].to_numpy(),
+                                          grp["num_correct"].to_numpy(), ks, weights[:, idx],
+                                          seed=ckpt_seed, estimator=estimator,
+                                          hierarchical=hierarchical)  # (B, K)
             sel = (points["checkpoint"] == name) & (points["task"] == task)
             g_rows = gold_sets.get((model, revision, task))
             g_boot = None

@@ -36,10 +36,11 @@ class FitOptions:
     of ``(parameter, (low, high))`` pairs sorted by name (``dict(options.bounds)`` gives
     the mapping).  ``policy``:
     problems with fewer samples than k (:func:`lm_eval_scaling.passk.benchmark.passk_table`).
-    ``estimator``: ``"unbiased"``, or ``"beta_binomial"`` (problems with fewer samples than
+    ``estimator``: ``"unbiased"``, ``"beta_binomial"`` (problems with fewer samples than
     k get their pass@k from a model of per-problem success probabilities, so every problem
-    counts at every k and ``policy`` no longer applies).  ``hierarchical``: every bootstrap
-    also redraws each problem's correct count given its samples.
+    counts at every k and ``policy`` no longer applies) or ``"pooled"`` (the same, with one
+    model fitted to all checkpoints of a task together).  ``hierarchical``: every bootstrap
+    also redraws each problem's correct count given its samples (not with ``"pooled"``).
     ``bootstrap``/``ci``/``seed``: problem-bootstrap refits for percentile CIs at level
     ``ci`` (0 = asymptotic standard errors only), seeded.  ``n_jobs``: worker processes
     (``None`` = up to 2 where it pays).  ``warm_start``: backtest fits start from the next
@@ -60,7 +61,7 @@ class FitOptions:
     grid: Literal["auto", "full"] | int = "auto"
     bounds: Bounds | tuple[tuple[str, tuple[float | None, float | None]], ...] = ()
     policy: ShortProblemPolicy = "drop_problems"
-    estimator: Literal["unbiased", "beta_binomial"] = "unbiased"
+    estimator: Literal["unbiased", "beta_binomial", "pooled"] = "unbiased"
     hierarchical: bool = False
     bootstrap: int = 0
     ci: float = 0.95
@@ -85,10 +86,16 @@ class FitOptions:
 
         if self.policy not in SHORT_PROBLEM_POLICIES:
             _bad("policy", self.policy, f"one of {', '.join(SHORT_PROBLEM_POLICIES)}")
-        if self.estimator not in ("unbiased", "beta_binomial"):
-            _bad("estimator", self.estimator, "'unbiased' or 'beta_binomial'")
+        from ..passk.benchmark import ESTIMATORS
+
+        if self.estimator not in ESTIMATORS:
+            _bad("estimator", self.estimator, f"one of {', '.join(ESTIMATORS)}")
         if not isinstance(self.hierarchical, bool):
             _bad("hierarchical", self.hierarchical, "True or False")
+        if self.hierarchical and self.estimator == "pooled":
+            _bad("hierarchical", self.hierarchical,
+                 "False with estimator 'pooled' (the hierarchical bootstrap is available "
+                 "with 'unbiased' and 'beta_binomial')")
         if not (_is_int(self.bootstrap) and self.bootstrap >= 0):
             _bad("bootstrap", self.bootstrap, "an integer >= 0 (refits)")
         if not (_is_number(self.ci) and 0 < self.ci < 1):

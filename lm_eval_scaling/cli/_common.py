@@ -323,14 +323,18 @@ def add_fit_arguments(p: argparse.ArgumentParser, *, bootstrap: str | None = Non
 
 def add_estimator_arguments(p: argparse.ArgumentParser, *, default: str = "unbiased") -> None:
     """``--estimator`` and ``--hierarchical`` (pass@k beyond the samples drawn; bootstrap kind)."""
-    p.add_argument("--estimator", choices=["unbiased", "beta_binomial"], default=default,
+    p.add_argument("--estimator", choices=["unbiased", "beta_binomial", "pooled"],
+                   default=default,
                    help="pass@k estimator: unbiased (default; problems with fewer samples than "
-                        "k follow --policy) or beta_binomial (such problems get their pass@k "
-                        "from a success-probability model fitted to all problems, so every "
-                        "problem counts at every k)")
+                        "k follow --policy), beta_binomial (such problems get their pass@k "
+                        "from a success-probability model fitted to all problems of the "
+                        "checkpoint, so every problem counts at every k) or pooled (the same "
+                        "with one model fitted to all checkpoints of a task, sharing each "
+                        "problem's ease; every bootstrap resample refits it, seconds each)")
     p.add_argument("--hierarchical", action="store_true",
                    help="bootstrap over problems and then each problem's correct count given "
-                        "its samples (adds sampling noise; default: problems only)")
+                        "its samples (adds sampling noise; default: problems only; not with "
+                        "--estimator pooled)")
 
 
 def fit_options(args: argparse.Namespace, **overrides: Any) -> FitOptions:

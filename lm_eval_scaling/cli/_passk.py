@@ -31,7 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             "checkpoint in the counts tables, with a percentile bootstrap CI over problems. "
             "--estimator beta_binomial gives pass@k beyond the samples drawn: problems with "
             "fewer samples than k get their posterior pass@k under a model of per-problem "
-            "success probabilities (column 'source' names it)."
+            "success probabilities (column 'source' names it); --estimator pooled fits one "
+            "such model to all checkpoints of a task together (each resample of the bootstrap "
+            "refits it: use --bootstrap 100 or --ci 0 on large ladders)."
         ),
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT",

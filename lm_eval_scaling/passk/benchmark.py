@@ -22,6 +22,12 @@ Two estimators:
   estimators agree exactly.  A checkpoint with no success at all cannot be resolved by
   the model: its pass@k is NaN, ``censored`` is True and the interval runs from 0 to an
   upper bound built from per-problem Clopper-Pearson limits.
+* ``"pooled"`` (:func:`passk_table` only): like ``"beta_binomial"``, but one model of success
+  probabilities is fitted to all checkpoints of a task together
+  (:mod:`lm_eval_scaling.passk.pooled`: problem ease shared by the checkpoints), so a
+  problem never solved in a checkpoint's few samples borrows from what the other
+  checkpoints saw of it.  Intervals refit the pooled model on every resample of problems
+  (one resample for all checkpoints of the task); ``hierarchical`` is not available.
 
 ``neg_log_pass_at_k`` is NaN and ``censored`` is True where pass@k = 0 (below the
 resolution of the samples drawn): never ``inf``.
@@ -63,6 +69,7 @@ __all__ = [
     "ShortProblemPolicy",
     "benchmark_pass_at_k",
     "bootstrap_weights",
+    "count_matrices",
     "neg_log",
     "passk_table",
     "resampled_pass_at_k",
@@ -72,8 +79,8 @@ log = logging.getLogger(__name__)
 
 ShortProblemPolicy = Literal["drop_problems", "drop_k", "error"]
 SHORT_PROBLEM_POLICIES: Final = ("drop_problems", "drop_k", "error")
-Estimator = Literal["unbiased", "beta_binomial"]
-ESTIMATORS: Final = ("unbiased", "beta_binomial")
+Estimator = Literal["unbiased", "beta_binomial", "pooled"]
+ESTIMATORS: Final = ("unbiased", "beta_binomial", "pooled")
 _MODEL_CHOICES: Final = ("auto", "beta_binomial", "zero_inflated", "mixture")
 # Columns of (checkpoint, k) bootstrapped by one matrix product in passk_table.
 _BATCH_ELEMENTS: Final = 4_000_000
@@ -85,7 +92,7 @@ class BenchmarkPassAtK:
 
     ``source`` says where each value comes from: ``"unbiased"``, the model kind that
     filled problems with ``k > n`` (``"beta_binomial"``, ``"zero_inflated"``,
-    ``"mixture"``), or ``"not_resolved"`` (no success in the data: only an upper bound).
+    ``"mixture"``, ``"pooled"``), or ``"not_resolved"`` (no success in the data: only an upper bound).
     """
 
     k: npt.NDArray[np.int64]
@@ -168,7 +175,8 @@ def _quantiles(boot: npt.NDArray[np.float64], ci: float) -> tuple[
     return low, high
 
 
-def _check_args(policy: str, ci: float | None, estimator: str, model: str) -> None:
+def _check_args(policy: str, ci: float | None, estimator: str, model: str,
+                hierarchical: bool = False) -> None:
     if policy not in SHORT_PROBLEM_POLICIES:
         raise InputError(f"policy must be one of {SHORT_PROBLEM_POLICIES}, got {policy!r}")
     if ci is not None and ci != 0 and not 0 < ci < 1:
@@ -177,6 +185,9 @@ def _check_args(policy: str, ci: float | None, estimator: str, model: str) -> No
         raise InputError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
     if model not in _MODEL_CHOICES:
         raise InputError(f"model must be one of {_MODEL_CHOICES}, got {model!r}")
+    if estimator == "pooled" and hierarchical:
+        raise InputError("hierarchical: the hierarchical bootstrap is available with the "
+                         "'unbiased' and 'beta_binomial' estimators, not with 'pooled'")
 
 
 def _unbiased_point(
@@ -223,6 +234,9 @@ def benchmark_pass_at_k(
     ``estimator``, ``model`` and ``hierarchical``: see the module docstring.
     """
     _check_args(policy, ci, estimator, model)
+    if estimator == "pooled":
+        raise InputError("estimator 'pooled' fits all checkpoints of a task together: use "
+                         "passk_table(counts, ..., estimator='pooled') on a counts table")
     ks = np.atleast_1d(np.asarray(k, dtype=np.int64))
     n = np.asarray(num_samples, dtype=np.int64).reshape(-1)
     c = np.asarray(num_correct, dtype=np.int64).reshape(-1)
@@ -355,6 +369,76 @@ def _zero_success_upper_bound(n: npt.NDArray[np.int64], ks: npt.NDArray[np.int64
     return out
 
 
+def count_matrices(counts: pd.DataFrame) -> tuple[list[tuple[str, str]], list[str],
+                                                  npt.NDArray[np.int64], npt.NDArray[np.int64],
+                                                  npt.NDArray[np.bool_]]:
+    """The counts of one task as ``(checkpoints, problems)`` matrices.
+
+    Returns ``(keys, problem_ids, num_samples, num_correct, observed)``: ``keys`` the sorted
+    ``(model, revision)`` pairs (rows), ``problem_ids`` the sorted problem ids (columns),
+    ``observed`` False where a checkpoint has no row for a problem.
+    """
+    keys = sorted({(str(m), str(r)) for m, r in zip(counts["model"], counts["revision"])})
+    ids = sorted(set(counts["problem_id"].astype(str)))
+    row_of = {key: j for j, key in enumerate(keys)}
+    col_of = {pid: i for i, pid in enumerate(ids)}
+    n = np.zeros((len(keys), len(ids)), dtype=np.int64)
+    c = np.zeros_like(n)
+    observed = np.zeros(n.shape, dtype=bool)
+    rows = np.array([row_of[(str(m), str(r))] for m, r in zip(counts["model"], counts["revision"])],
+                    dtype=np.int64)
+    cols = np.array([col_of[str(p)] for p in counts["problem_id"]], dtype=np.int64)
+    n[rows, cols] = counts["num_samples"].to_numpy(np.int64)
+    c[rows, cols] = counts["num_correct"].to_numpy(np.int64)
+    observed[rows, cols] = True
+    return keys, ids, n, c, observed
+
+
+def _pooled_task(
+    counts: pd.DataFrame, task: str, ks: npt.NDArray[np.int64], *, ci: float | None,
+    n_boot: int, seed: int,
+) -> dict[tuple[str, str, str], BenchmarkPassAtK]:
+    """``estimator="pooled"`` for the checkpoints of one task: one fit, one bootstrap."""
+    from .pooled import fit_pooled_model, pooled_benchmark_pass_at_k, resampled_pooled_pass_at_k
+
+    keys, ids, n, c, observed = count_matrices(counts)
+    row_of = {key: j for j, key in enumerate(keys)}
+    J, P = n.shape
+    short = ks[None, :] > np.where(observed, n, np.iinfo(np.int64).max).min(axis=1)[:, None]
+    solved = (c * observed).sum(axis=1) > 0
+    out: dict[tuple[str, str, str], BenchmarkPassAtK] = {}
+    if not short.any():
+        return out  # every value is the unbiased estimator: passk_table's own path
+    fitted = fit_pooled_model(n, c, observed=observed)
+    if not fitted.converged:
+        log.warning("task %r: the pooled model stopped after %d iterations without converging",
+                    task, fitted.iterations)
+    mean = pooled_benchmark_pass_at_k(fitted, n, c, observed, ks)
+    low = np.full(mean.shape, np.nan)
+    high = np.full(mean.shape, np.nan)
+    if ci:
+        weights = bootstrap_weights(P, n_boot, _problem_set_seed(seed, task, ids))
+        boot = resampled_pooled_pass_at_k(fitted, n, c, observed, ks, weights,
+                                          progress=f"pooled bootstrap ({task})")  # (B, J, K)
+        for j in range(J):
+            low[j], high[j] = _quantiles(boot[:, j, :], ci)
+    for (model_name, revision), j in row_of.items():
+        count = np.full(ks.shape, int(observed[j].sum()), dtype=np.int64)
+        if solved[j]:
+            value, lo, hi = mean[j], low[j], high[j]
+            source = tuple("pooled" if s else "unbiased" for s in short[j])
+        else:  # no success anywhere: exact zeros where k <= n, an upper bound beyond
+            value = np.where(short[j], np.nan, 0.0)
+            lo = np.where(np.isnan(low[j]), np.nan, 0.0)
+            bound = _zero_success_upper_bound(n[j][observed[j]], ks, ci) if ci else np.nan
+            hi = np.where(short[j], bound, 0.0) if ci else np.full(ks.shape, np.nan)
+            source = tuple("not_resolved" if s else "unbiased" for s in short[j])
+        out[(model_name, revision, task)] = BenchmarkPassAtK(
+            k=ks, pass_at_k=value, ci_low=lo, ci_high=hi, num_problems=count,
+            num_problems_excluded=np.zeros(ks.shape, dtype=np.int64), source=source)
+    return out
+
+
 PASSK_TABLE_COLUMNS = (
     "model", "revision", "task", "checkpoint", "k", "pass_at_k", "neg_log_pass_at_k",
     "ci_low", "ci_high", "neg_log_ci_low", "neg_log_ci_high", "censored",
@@ -395,9 +479,14 @@ def passk_table(
     problem bootstrap) bootstraps all checkpoints that share a problem set with one matrix
     product per batch.
     """
-    _check_args(policy, ci, estimator, model)
+    _check_args(policy, ci, estimator, model, hierarchical)
     ks = np.atleast_1d(np.asarray(k, dtype=np.int64))
     boot_on = bool(ci) and n_boot > 0
+    pooled: dict[tuple[str, str, str], BenchmarkPassAtK] = {}
+    if estimator == "pooled":
+        for task, tgrp in counts.groupby("task", sort=True):
+            pooled.update(_pooled_task(tgrp, str(task), ks, ci=ci if boot_on else None,
+                                       n_boot=n_boot, seed=seed))
     rows: list[dict[str, object]] = []
     # Vectorised bootstrap: (problem-set seed key) -> pending columns of one batch.
     pending: dict[tuple[str, tuple[str, ...]], list[tuple[int, npt.NDArray[np.float64],
@@ -409,7 +498,9 @@ def passk_table(
         ids = tuple(grp["problem_id"].astype(str))
         group_seed = _problem_set_seed(seed, task, ids)
         fast = estimator == "unbiased" or n.size == 0 or not (ks > n.min()).any()
-        if fast and not hierarchical:
+        if (model_name, revision, task) in pooled:
+            res = pooled[(model_name, revision, task)]
+        elif fast and not hierarchical:
             filled, valid, mean, used, excluded = _unbiased_point(n, c, ks, policy)
             res = BenchmarkPassAtK(k=ks, pass_at_k=mean, ci_low=np.full(ks.shape, np.nan),
                                    ci_high=np.full(ks.shape, np.nan), num_problems=used,

@@ -157,3 +157,22 @@ def test_passk_rows_by_compute_with_a_ladder(tmp_path: Path) -> None:
     assert table["compute"].is_monotonic_increasing
     lexicographic = sorted(table["checkpoint"])
     assert table["checkpoint"].tolist() != lexicographic  # sim-10m sorts before sim-1m
+
+
+def test_passk_pooled_estimator(tmp_path: Path) -> None:
+    from lm_eval_scaling.passk.benchmark import passk_table
+    from lm_eval_scaling.tables.schema import read_counts
+
+    src = ROOT / "examples" / "simulated" / "counts.csv"
+    counts = read_counts(src)
+    k_big = int(counts["num_samples"].max()) * 4
+    out = tmp_path / "p.csv"
+    assert main(["passk", str(src), "--k", f"1,{k_big}", "--estimator", "pooled", "--ci", "0",
+                 "-o", str(out)]) == 0
+    got = pd.read_csv(out, keep_default_na=False)
+    want = passk_table(counts, [1, k_big], ci=None, estimator="pooled")
+    assert set(got.loc[got["k"] == 1, "source"]) == {"unbiased"}
+    assert set(got.loc[got["k"] == k_big, "source"]) <= {"pooled", "not_resolved"}
+    np.testing.assert_allclose(pd.to_numeric(got["pass_at_k"]), want["pass_at_k"], rtol=1e-12)
+    assert main(["passk", str(src), "--k", str(k_big), "--estimator", "pooled",
+                 "--hierarchical"]) == 2

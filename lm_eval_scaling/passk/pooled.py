@@ -1,0 +1,324 @@
+"""A model of success probabilities shared by the checkpoints of a ladder: pass@k for any k.
+
+Pure numerics, no I/O.  The per-checkpoint models of :mod:`.model` treat the problems of
+one checkpoint as exchangeable: a problem never solved in 128 samples looks like every
+other such problem, so the mass of success probabilities between ~1e-4 and ~1e-2, which
+decides pass@1000, is guessed from the shape of the rest.  Across a ladder the same
+problems are sampled at every checkpoint, and a problem that other checkpoints solve is
+likely within reach of this one too.  The pooled model uses that:
+
+    logit p_ij = theta_j + g_j * d_i + s_j * z_ij,    z_ij ~ N(0, 1),
+
+and, with probability ``pi_j``, problem ``i`` is out of reach at checkpoint ``j``
+(``p_ij = 0``).  ``theta_j`` is the checkpoint's level, ``d_i`` the problem's ease (shared by
+all checkpoints), ``g_j`` how strongly ease separates problems at checkpoint ``j`` and
+``s_j`` the spread that ease does not explain.  ``c_ij`` given ``n_ij`` is binomial; the
+model is fitted by maximum likelihood to every observed ``(n_ij, c_ij)``, ``c = 0``
+included (``z`` integrated out by Gauss-Hermite quadrature, L-BFGS-B with analytic
+gradients), with weak priors that keep every parameter finite: ``d_i ~ N(0, 10^2)`` and
+``log g_j``, ``log s_j``, ``logit pi_j`` shrunk toward their means over checkpoints
+(strength ``shrinkage``, a Gaussian log-prior ``-shrinkage / 2 * sum (x_j - mean x)^2``).
+
+Given a cell's own ``(n, c)``, the posterior expected pass@k is
+``E[1 - (1 - p)^k | n, c]`` under the model; :func:`fill_pooled_pass_at_k` keeps the
+unbiased estimator where ``k <= n`` and uses that posterior where ``k > n``.  Cells a
+checkpoint did not sample (``observed`` False) take no part in the fit or the means.
+
+Memory: the fit holds arrays of ``checkpoints x problems x nodes`` elements, evaluated
+in blocks of checkpoints (about :data:`_BLOCK_ELEMENTS` elements each).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+from scipy import optimize, special
+
+from .estimator import pass_at_k
+
+__all__ = [
+    "PooledModel",
+    "fill_pooled_pass_at_k",
+    "fit_pooled_model",
+    "pooled_benchmark_pass_at_k",
+    "resampled_pooled_pass_at_k",
+]
+
+FloatArray = npt.NDArray[np.float64]
+#: Gauss-Hermite nodes over z per cell (adaptive: centred on each cell's mode).
+NODES: Final = 8
+_NEWTON_STEPS: Final = 8
+#: prior standard deviation of the problem ease d_i
+_EASE_SD: Final = 10.0
+_BLOCK_ELEMENTS: Final = 2_000_000
+_GAUGE: Final = 10.0
+# Boxes on the parameters: level, log slope, log spread, logit of the out-of-reach mass, ease.
+_THETA: Final = (-40.0, 20.0)
+_LOG_G: Final = (-6.0, 8.0)
+_LOG_S: Final = (-6.0, 3.0)
+_LOGIT_PI: Final = (-12.0, 12.0)
+_EASE: Final = (-200.0, 200.0)
+
+
+@dataclass(frozen=True)
+class PooledModel:
+    """Fitted pooled model: per-checkpoint ``theta``, ``slope``, ``spread``,
+    ``out_of_reach``; per-problem ``ease``."""
+
+    theta: FloatArray
+    slope: FloatArray
+    spread: FloatArray
+    out_of_reach: FloatArray
+    ease: FloatArray
+    shrinkage: float
+    log_likelihood: float
+    converged: bool
+    iterations: int
+    params: FloatArray  # unconstrained vector (warm starts)
+
+    def posterior_pass_at_k(self, num_samples: npt.ArrayLike, num_correct: npt.ArrayLike,
+                            k: npt.ArrayLike) -> FloatArray:
+        """``E[1 - (1 - p_ij)^k | n_ij, c_ij]`` per cell and k: shape ``(J, I, K)``."""
+        n, c = _matrices(num_samples, num_correct)
+        ks = np.atleast_1d(np.asarray(k, dtype=np.float64))
+        out = np.empty((*n.shape, ks.size))
+        for rows in _blocks(*n.shape):
+            cell = _cells(self.params, n[rows], c[rows], rows, n.shape[1])
+            # (1 - wz) * sum_q r_q * (1 - (1 - p_q)^k)
+            for j, kv in enumerate(ks):
+                out[rows, :, j] = (1.0 - cell.zero_post) * np.einsum(
+                    "jiq,jiq->ji", cell.resp, -np.expm1(kv * cell.log1mp))
+        return np.clip(out, 0.0, 1.0)  # the node weights sum to 1 up to rounding
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "pooled",
+            "theta": self.theta.tolist(),
+            "slope": self.slope.tolist(),
+            "spread": self.spread.tolist(),
+            "out_of_reach": self.out_of_reach.tolist(),
+            "ease": self.ease.tolist(),
+            "shrinkage": self.shrinkage,
+            "log_likelihood": self.log_likelihood,
+            "converged": self.converged,
+            "iterations": self.iterations,
+        }
+
+
+def _matrices(num_samples: npt.ArrayLike, num_correct: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    n = np.asarray(num_samples, dtype=np.float64)
+    c = np.asarray(num_correct, dtype=np.float64)
+    if n.ndim != 2 or n.shape != c.shape:
+        raise ValueError(f"num_samples and num_correct must be (checkpoints, problems) matrices "
+                         f"of one shape, got {n.shape} and {c.shape}")
+    if (n < 0).any() or (c < 0).any() or (c > n).any():
+        raise ValueError("need 0 <= num_correct <= num_samples in every cell")
+    return n, c
+
+
+def _blocks(num_ckpts: int, num_problems: int) -> list[slice]:
+    step = max(1, _BLOCK_ELEMENTS // max(1, num_problems * NODES))
+    return [slice(a, min(a + step, num_ckpts)) for a in range(0, num_ckpts, step)]
+
+
+_X, _W = np.polynomial.hermite_e.hermegauss(NODES)
+_LOG_W: Final = np.log(_W / _W.sum())
+
+
+@dataclass
+class _Cells:
+    log_lik: FloatArray      # (j, I) log P(c | n) of each cell (binomial coefficient left out)
+    resp: FloatArray         # (j, I, Q) P(node q | c, reachable)
+    zero_post: FloatArray    # (j, I) P(out of reach | c)
+    log1mp: FloatArray       # (j, I, Q) log(1 - p) at each node
+    score: FloatArray        # (j, I, Q) d log_lik / d eta at each node
+    nodes: FloatArray        # (j, I, Q) the cell's quadrature nodes over z
+
+
+def _split(t: FloatArray, num_ckpts: int) -> tuple[FloatArray, ...]:
+    J = num_ckpts
+    return t[:J], t[J:2 * J], t[2 * J:3 * J], t[3 * J:4 * J], t[4 * J:]
+
+
+def _nodes(mu: FloatArray, spread: FloatArray, n: FloatArray,
+           c: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Adaptive Gauss-Hermite nodes over z for each cell, and their log weights.
+
+    The integrand ``phi(z) * P(c | n, sigmoid(mu + s z))`` is log-concave in z; its mode
+    ``z*`` (Newton steps) and curvature give the change of variables ``z = z* + tau x``, so
+    that a cell with many samples (a sharp likelihood) is integrated as accurately as one
+    with few.  Nodes are held fixed while differentiating: the identity
+    ``int f(z) dz = int f(z* + tau x) tau dx`` holds for any parameters.
+    """
+    s = spread[:, None]
+    z = np.zeros_like(mu)
+    for _ in range(_NEWTON_STEPS):
+        p = special.expit(mu + s * z)
+        grad = s * (c - n * p) - z
+        curv = s * s * n * p * (1.0 - p) + 1.0
+        z = z + np.clip(grad / curv, -4.0, 4.0)
+    p = special.expit(mu + s * z)
+    tau = 1.0 / np.sqrt(s * s * n * p * (1.0 - p) + 1.0)
+    nodes = z[..., None] + tau[..., None] * _X
+    log_w = _LOG_W + np.log(tau)[..., None] + 0.5 * (_X * _X - nodes * nodes)
+    return nodes, log_w
+
+
+def _cells(t: FloatArray, n: FloatArray, c: FloatArray, rows: slice, num_problems: int) -> _Cells:
+    J = (t.size - num_problems) // 4
+    theta, log_g, log_s, logit_pi, ease = _split(t, J)
+    mu = theta[rows, None] + np.exp(log_g[rows])[:, None] * ease[None, :]
+    spread = np.exp(log_s[rows])
+    nodes, log_w = _nodes(mu, spread, n, c)
+    eta = mu[..., None] + spread[:, None, None] * nodes
+    logp = -np.logaddexp(0.0, -eta)
+    log1mp = -np.logaddexp(0.0, eta)
+    ll = c[..., None] * logp + (n - c)[..., None] * log1mp + log_w
+    reach = special.logsumexp(ll, axis=-1)
+    resp = np.exp(ll - reach[..., None])
+    log_pi = -np.logaddexp(0.0, -logit_pi[rows])[:, None]
+    log_not = -np.logaddexp(0.0, logit_pi[rows])[:, None]
+    zero = np.where(c == 0, log_pi, -np.inf)
+    total = np.logaddexp(zero, log_not + reach)
+    zero_post = np.exp(zero - total)
+    score = ((1.0 - zero_post)[..., None] * resp) * (c[..., None] - n[..., None] * np.exp(logp))
+    return _Cells(total, resp, zero_post, log1mp, score, nodes)
+
+
+def _objective(t: FloatArray, n: FloatArray, c: FloatArray, mask: FloatArray,
+               shrinkage: float) -> tuple[float, FloatArray]:
+    """Negative log posterior (up to constants) and its gradient."""
+    J, I = n.shape
+    _, log_g, log_s, logit_pi, ease = _split(t, J)
+    g = np.exp(log_g)
+    grad = np.zeros_like(t)
+    g_theta, g_log_g, g_log_s, g_pi, g_ease = _split(grad, J)
+    value = 0.0
+    for rows in _blocks(J, I):
+        cell = _cells(t, n[rows], c[rows], rows, I)
+        m = mask[rows]
+        value -= float((m * np.where(m > 0, cell.log_lik, 0.0)).sum())
+        s_eta = (m[..., None] * cell.score)          # (j, I, Q)
+        per_cell = s_eta.sum(axis=-1)                # d / d (theta_j + g_j d_i)
+        g_theta[rows] -= per_cell.sum(axis=1)
+        g_log_g[rows] -= (per_cell * ease[None, :]).sum(axis=1) * g[rows]
+        g_log_s[rows] -= (s_eta * cell.nodes).sum(axis=(1, 2)) * np.exp(log_s[rows])
+        g_ease -= (per_cell * g[rows, None]).sum(axis=0)
+        pi = special.expit(logit_pi[rows])
+        g_pi[rows] -= (m * (cell.zero_post - pi[:, None])).sum(axis=1)
+    value += 0.5 * float((ease ** 2).sum()) / _EASE_SD ** 2
+    g_ease += ease / _EASE_SD ** 2
+    # gauge: the mean ease and the mean log slope are not identified by the data
+    value += 0.5 * _GAUGE * I * float(ease.mean() ** 2 + log_g.mean() ** 2)
+    g_ease += _GAUGE * ease.mean()
+    g_log_g += _GAUGE * I * log_g.mean() / J
+    for x, gx in ((log_g, g_log_g), (log_s, g_log_s), (logit_pi, g_pi)):
+        dev = x - x.mean()
+        value += 0.5 * shrinkage * float((dev ** 2).sum())
+        gx += shrinkage * dev
+    return value, grad
+
+
+def _start(n: FloatArray, c: FloatArray, mask: FloatArray) -> FloatArray:
+    J, I = n.shape
+    rate = ((mask * c).sum(axis=1) + 0.5) / ((mask * n).sum(axis=1) + 1.0)
+    return np.concatenate([special.logit(rate), np.zeros(J), np.full(J, -0.5),
+                           np.full(J, -2.0), np.zeros(I)])
+
+
+def _bounds(J: int, I: int) -> list[tuple[float, float]]:
+    return [_THETA] * J + [_LOG_G] * J + [_LOG_S] * J + [_LOGIT_PI] * J + [_EASE] * I
+
+
+def fit_pooled_model(
+    num_samples: npt.ArrayLike,
+    num_correct: npt.ArrayLike,
+    *,
+    observed: npt.ArrayLike | None = None,
+    problem_weights: npt.ArrayLike | None = None,
+    shrinkage: float = 1.0,
+    start: PooledModel | None = None,
+    max_iter: int = 20_000,
+) -> PooledModel:
+    """Fit the pooled model to ``(checkpoints, problems)`` matrices of counts.
+
+    ``observed`` marks the cells a checkpoint sampled (default: ``num_samples > 0``);
+    ``problem_weights`` are multiplicities of the problems (a bootstrap resample);
+    ``start`` warm-starts from an earlier fit of the same shape.
+    """
+    n, c = _matrices(num_samples, num_correct)
+    J, I = n.shape
+    obs = (n > 0) if observed is None else np.asarray(observed, dtype=bool)
+    if obs.shape != n.shape:
+        raise ValueError(f"observed must have shape {n.shape}, got {obs.shape}")
+    if shrinkage < 0 or not np.isfinite(shrinkage):
+        raise ValueError(f"shrinkage must be a finite number >= 0, got {shrinkage!r}")
+    w = np.ones(I) if problem_weights is None else np.asarray(problem_weights, dtype=np.float64)
+    mask = obs * w[None, :]
+    t0 = _start(n, c, mask) if start is None else start.params.copy()
+    res = optimize.minimize(_objective, t0, args=(n, c, mask, shrinkage), jac=True,
+                            method="L-BFGS-B", bounds=_bounds(J, I),
+                            options={"maxiter": max_iter, "maxfun": 2 * max_iter})
+    t = np.asarray(res.x, dtype=np.float64)
+    theta, log_g, log_s, logit_pi, ease = _split(t, J)
+    log_binom = (mask * np.where(obs, special.gammaln(n + 1) - special.gammaln(c + 1)
+                                 - special.gammaln(n - c + 1), 0.0)).sum()
+    loglik = -_objective(t, n, c, mask, 0.0)[0] + 0.5 * float((ease ** 2).sum()) / _EASE_SD ** 2
+    return PooledModel(theta=theta, slope=np.exp(log_g), spread=np.exp(log_s),
+                       out_of_reach=special.expit(logit_pi), ease=ease, shrinkage=shrinkage,
+                       log_likelihood=float(loglik + log_binom), converged=bool(res.success),
+                       iterations=int(res.nit), params=t)
+
+
+def fill_pooled_pass_at_k(model: PooledModel, num_samples: npt.ArrayLike,
+                          num_correct: npt.ArrayLike, k: npt.ArrayLike) -> FloatArray:
+    """Per cell and k, shape ``(J, I, K)``: unbiased where ``k <= n``, posterior where ``k > n``."""
+    n, c = _matrices(num_samples, num_correct)
+    ks = np.atleast_1d(np.asarray(k, dtype=np.int64))
+    J, I = n.shape
+    out = pass_at_k(n.reshape(-1).astype(np.int64), c.reshape(-1).astype(np.int64),
+                    ks).reshape(J, I, ks.size)
+    short = np.isnan(out)
+    if short.any():
+        post = model.posterior_pass_at_k(n, c, ks)
+        out[short] = post[short]
+    return out
+
+
+def pooled_benchmark_pass_at_k(model: PooledModel, num_samples: npt.ArrayLike,
+                               num_correct: npt.ArrayLike, observed: npt.ArrayLike,
+                               k: npt.ArrayLike,
+                               problem_weights: npt.ArrayLike | None = None) -> FloatArray:
+    """Benchmark pass@k per checkpoint and k, ``(J, K)``: the mean over each checkpoint's
+    observed problems (weighted by ``problem_weights``) of :func:`fill_pooled_pass_at_k`."""
+    obs = np.asarray(observed, dtype=bool)
+    filled = fill_pooled_pass_at_k(model, num_samples, num_correct, k)
+    w = np.ones(obs.shape[1]) if problem_weights is None else np.asarray(problem_weights, float)
+    m = obs * w[None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: FloatArray = np.einsum("ji,jik->jk", m, np.nan_to_num(filled)) / m.sum(axis=1)[:, None]
+    return out
+
+
+def resampled_pooled_pass_at_k(model: PooledModel, num_samples: npt.ArrayLike,
+                               num_correct: npt.ArrayLike, observed: npt.ArrayLike,
+                               k: npt.ArrayLike, weights: FloatArray,
+                               progress: str | None = None) -> FloatArray:
+    """Benchmark pass@k of each bootstrap resample of problems, refitting the pooled model
+    (warm-started from ``model``): shape ``(B, J, K)``.  ``weights`` (B, I) are problem
+    multiplicities, shared by all checkpoints (a paired bootstrap).  ``progress``: the
+    label of a progress bar over resamples (shown on a terminal)."""
+    from tqdm.auto import tqdm
+
+    n, c = _matrices(num_samples, num_correct)
+    ks = np.atleast_1d(np.asarray(k, dtype=np.int64))
+    out = np.empty((weights.shape[0], n.shape[0], ks.size))
+    for b, w in enumerate(tqdm(weights, desc=progress, unit="resample", leave=False,
+                               disable=None if progress else True)):
+        refit = fit_pooled_model(n, c, observed=observed, problem_weights=w,
+                                 shrinkage=model.shrinkage, start=model)
+        out[b] = pooled_benchmark_pass_at_k(refit, n, c, observed, ks, problem_weights=w)
+    return out

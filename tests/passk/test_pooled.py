@@ -1,0 +1,139 @@
+"""The pooled model of success probabilities across checkpoints (passk/pooled.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import integrate, optimize, special, stats
+
+from lm_eval_scaling.analysis.options import FitOptions
+from lm_eval_scaling.errors import InputError
+from lm_eval_scaling.passk import pooled
+from lm_eval_scaling.passk.benchmark import benchmark_pass_at_k, passk_table
+from lm_eval_scaling.passk.estimator import pass_at_k
+from lm_eval_scaling.passk.model import fit_success_model
+
+
+def _simulate(seed: int, num_ckpts: int = 24, num_problems: int = 100, n: int = 128):
+    """Counts drawn from the pooled model itself, with the realised success probabilities."""
+    rng = np.random.default_rng(seed)
+    ease = rng.normal(0.0, 1.5, num_problems)
+    theta = np.linspace(-7.5, -3.0, num_ckpts)
+    slope = rng.uniform(1.0, 2.0, num_ckpts)
+    spread = rng.uniform(0.4, 1.0, num_ckpts)
+    eta = theta[:, None] + slope[:, None] * ease[None, :] + spread[:, None] * rng.normal(
+        size=(num_ckpts, num_problems))
+    p = special.expit(eta) * (rng.random((num_ckpts, num_problems)) > 0.1)  # 10% out of reach
+    c = rng.binomial(n, p)
+    return np.full(c.shape, n), c, p
+
+
+def test_adaptive_quadrature_matches_numerical_integration():
+    # cells with few and with very many samples: the likelihood of z is sharp for the latter
+    cases = [(128, 0, -6.0, 0.8), (128, 3, -4.0, 1.5), (3_000_000, 50, -11.0, 1.0),
+             (1000, 500, 0.3, 2.0), (10_000, 0, -2.0, 0.5)]
+    for n, c, mu, s in cases:
+        def integrand(z, n=n, c=c, mu=mu, s=s):
+            return stats.norm.pdf(z) * stats.binom.pmf(c, n, special.expit(mu + s * z))
+        mode = optimize.minimize_scalar(lambda z: -np.log(integrand(z) + 1e-300),
+                                        bounds=(-40, 40), method="bounded").x
+        exact, _ = integrate.quad(integrand, -40, 40, points=[mode], limit=500)
+        nodes, log_w = pooled._nodes(np.array([[mu]]), np.array([s]), np.array([[float(n)]]),
+                                     np.array([[float(c)]]))
+        eta = mu + s * nodes
+        approx = np.exp(special.logsumexp(log_w + stats.binom.logpmf(c, n, special.expit(eta))))
+        assert approx == pytest.approx(exact, rel=1e-3), (n, c, mu, s)
+
+
+def test_gradient_matches_finite_differences():
+    n, c, _ = _simulate(0, num_ckpts=4, num_problems=10)
+    mask = np.ones(n.shape)
+    mask[1, 2] = 0.0
+    mask[:, 5] = 2.0  # a problem drawn twice by a resample
+    rng = np.random.default_rng(1)
+    t = pooled._start(n.astype(float), c.astype(float), mask) + rng.normal(0, 0.3, 4 * 4 + 10)
+
+    def value(x):
+        return pooled._objective(x, n.astype(float), c.astype(float), mask, 1.0)[0]
+
+    grad = pooled._objective(t, n.astype(float), c.astype(float), mask, 1.0)[1]
+    numeric = optimize.approx_fprime(t, value, 1e-6)
+    np.testing.assert_allclose(grad, numeric, atol=2e-3 * np.abs(grad).max())
+
+
+def test_fill_keeps_the_unbiased_estimator_where_k_fits():
+    n, c, _ = _simulate(2, num_ckpts=6, num_problems=30)
+    n = n.copy()
+    n[:, :10] = 2000  # some problems sampled more: k = 1000 fits there
+    c[:, :10] = np.random.default_rng(3).binomial(2000, 0.01, size=(6, 10))
+    model = pooled.fit_pooled_model(n, c)
+    ks = [1, 100, 1000, 10_000]
+    filled = pooled.fill_pooled_pass_at_k(model, n, c, ks)
+    exact = pass_at_k(n.reshape(-1), c.reshape(-1), ks).reshape(filled.shape)
+    fits = ~np.isnan(exact)
+    assert fits[:, :10, 2].all() and not fits[:, 10:, 2].any()
+    np.testing.assert_array_equal(filled[fits], exact[fits])
+    assert ((filled >= 0) & (filled <= 1)).all()
+    assert (np.diff(filled, axis=2) >= -1e-12).all()  # pass@k never falls with k
+    solved = c > 0
+    assert (filled[..., 3][solved] > 0).all()
+
+
+def test_recovers_pass_at_k_beyond_the_samples_better_than_one_checkpoint_at_a_time():
+    # counts drawn from the model: pass@1000 from 128 samples per problem, against the
+    # pass@1000 of the realised success probabilities
+    errors, per_ckpt = [], []
+    for seed in range(2):
+        n, c, p = _simulate(10 + seed)
+        truth = (-np.expm1(1000 * np.log1p(-p))).mean(axis=1)
+        model = pooled.fit_pooled_model(n, c)
+        assert model.converged
+        est = pooled.pooled_benchmark_pass_at_k(model, n, c, np.ones(n.shape, bool), [1000])[:, 0]
+        for j in np.flatnonzero(c.sum(axis=1) > 0):
+            errors.append(abs(np.log(est[j] / truth[j])) / -np.log(truth[j]))
+            bb = float(np.ravel(fit_success_model(n[j], c[j], "beta_binomial").pass_at_k(1000))[0])
+            per_ckpt.append(abs(np.log(bb / truth[j])) / -np.log(truth[j]))
+    # on these draws: pooled 13%, one beta-binomial per checkpoint 32%
+    assert np.median(errors) < 0.2
+    assert np.median(errors) < 0.6 * np.median(per_ckpt)
+
+
+def _table(n, c, names=None):
+    J, I = n.shape
+    names = names or [f"m{j}" for j in range(J)]
+    return pd.DataFrame({"model": np.repeat(names, I), "revision": "main", "task": "t",
+                         "problem_id": np.tile([str(i) for i in range(I)], J),
+                         "num_samples": n.reshape(-1), "num_correct": c.reshape(-1)})
+
+
+def test_passk_table_pooled_sources_intervals_and_unresolved_checkpoints():
+    n, c, _ = _simulate(4, num_ckpts=6, num_problems=40)
+    c[0] = 0  # a checkpoint without any success
+    table = passk_table(_table(n, c), [1, 1000], ci=0.9, n_boot=20, seed=0, estimator="pooled")
+    first = table[table["checkpoint"] == "m0@main"].set_index("k")
+    assert first.loc[1, "pass_at_k"] == 0.0 and first.loc[1, "source"] == "unbiased"
+    assert np.isnan(first.loc[1000, "pass_at_k"]) and first.loc[1000, "source"] == "not_resolved"
+    assert 0 < first.loc[1000, "ci_high"] < 1 and bool(first.loc[1000, "censored"])
+    rest = table[(table["checkpoint"] != "m0@main")]
+    at1 = rest[rest["k"] == 1]
+    unbiased = passk_table(_table(n, c), [1], ci=None)
+    np.testing.assert_allclose(at1["pass_at_k"].to_numpy(),
+                               unbiased[unbiased["checkpoint"] != "m0@main"]["pass_at_k"].to_numpy())
+    far = rest[rest["k"] == 1000]
+    assert (far["source"] == "pooled").all() and (far["pass_at_k"] > 0).all()
+    assert (far["ci_low"] <= far["pass_at_k"]).all() and (far["pass_at_k"] <= far["ci_high"]).all()
+    assert (far["num_problems_excluded"] == 0).all()
+
+
+def test_pooled_is_refused_where_it_cannot_apply():
+    with pytest.raises(InputError, match="passk_table"):
+        benchmark_pass_at_k([128, 128], [1, 0], [1000], estimator="pooled")
+    n, c, _ = _simulate(5, num_ckpts=3, num_problems=10)
+    with pytest.raises(InputError, match="hierarchical"):
+        passk_table(_table(n, c), [1000], estimator="pooled", hierarchical=True)
+    with pytest.raises(InputError, match="'hierarchical'"):
+        FitOptions(estimator="pooled", hierarchical=True)
+    assert FitOptions(estimator="pooled").estimator == "pooled"
+    with pytest.raises(ValueError, match="matrices"):
+        pooled.fit_pooled_model(np.array([128, 128]), np.array([1, 0]))
