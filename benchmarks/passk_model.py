@@ -1,14 +1,17 @@
 """Benchmark: pass@k beyond the samples drawn, checked by thinning real counts.
 
 Takes the Pythia GSM8K counts (``--counts``), keeps the checkpoints whose every problem
-has ``n >= K`` (default K = 1000), and thins every problem to ``m = 128`` samples by
-drawing without replacement (hypergeometric: exactly what drawing 128 samples would have
-given).  From the thinned counts alone it estimates pass@K with
+has ``n >= K`` (default K = 1000) for scoring, and thins every problem of every checkpoint
+to ``m = 128`` samples by drawing without replacement (hypergeometric: exactly what drawing
+128 samples would have given).  From the thinned counts alone it estimates pass@K with
 
 * a plain beta-binomial fitted by maximum likelihood (the population pass@K
-  ``1 - B(a, b + K) / B(a, b)``), and
+  ``1 - B(a, b + K) / B(a, b)``),
 * ``benchmark_pass_at_k(..., estimator="beta_binomial")``: the model kind chosen by
-  held-out likelihood, each problem filled with its posterior pass@K,
+  held-out likelihood, each problem filled with its posterior pass@K, and
+* ``passk_table(..., estimator="pooled")``'s model: one pooled model fitted to the thinned
+  counts of all 81 checkpoints together (each problem's ease shared), each problem filled
+  with its posterior pass@K,
 
 and compares both with the unbiased estimate from the full data: relative error in
 ``-log pass@K``.  Repeated over ``--draws`` thinning draws; checkpoints whose thinned
@@ -32,9 +35,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from lm_eval_scaling.passk.benchmark import benchmark_pass_at_k
+from lm_eval_scaling.passk.benchmark import benchmark_pass_at_k, bootstrap_weights, count_matrices
 from lm_eval_scaling.passk.estimator import pass_at_k
 from lm_eval_scaling.passk.model import MODEL_KINDS, fit_success_model, thin_counts
+from lm_eval_scaling.passk.pooled import (
+    fit_pooled_model,
+    pooled_benchmark_pass_at_k,
+    resampled_pooled_pass_at_k,
+)
 from lm_eval_scaling.tables.schema import read_counts
 
 
@@ -61,13 +69,15 @@ def main() -> None:
     ap.add_argument("--expected", action="store_true", help="also the noise-free (expected-thinning) fit")
     ap.add_argument("--coverage", type=int, default=0, metavar="B",
                     help="also the coverage of the 95%% intervals (B resamples, problem-only and "
-                         "hierarchical bootstrap) of the full-data value")
+                         "hierarchical bootstrap, and the pooled model's refit bootstrap) of "
+                         "the full-data value")
     args = ap.parse_args()
     K, m = args.k, args.m
 
     counts = read_counts(args.counts)
-    ckpts = {name: (g["num_samples"].to_numpy(), g["num_correct"].to_numpy())
-             for name, g in counts.sort_values(["model", "problem_id"]).groupby("model")}
+    keys, _, n_all, c_all, observed = count_matrices(counts)
+    names = [model for model, _ in keys]
+    ckpts = {name: (n_all[j][observed[j]], c_all[j][observed[j]]) for j, name in enumerate(names)}
     chosen = {name: nc for name, nc in ckpts.items() if nc[0].min() >= K}
     truth = {name: float(pass_at_k(n, c, K).mean()) for name, (n, c) in chosen.items()}
     truth_m = {name: float(pass_at_k(n, c, m).mean()) for name, (n, c) in chosen.items()}
@@ -77,16 +87,30 @@ def main() -> None:
 
     plain: list[float] = []
     model: list[float] = []
+    pooled: list[float] = []
     noise: list[float] = []
     kinds: dict[str, int] = {}
-    cover = {"problems": [], "hierarchical": []}
+    cover: dict[str, list[bool]] = {"problems": [], "hierarchical": [], "pooled": []}
     unresolved = covered = 0
     rows = []
+    fit_seconds: list[float] = []
     t0 = time.perf_counter()
     for draw in range(args.draws):
         rng = np.random.default_rng(draw)
-        for name, (n, c) in chosen.items():  # thin every checkpoint in a fixed order
-            nt, ct = thin_counts(n, c, m, rng)
+        thinned = {name: thin_counts(n, c, m, rng) for name, (n, c) in ckpts.items()}  # name order
+        n_thin, c_thin = np.zeros_like(n_all), np.zeros_like(c_all)
+        for j, name in enumerate(names):
+            n_thin[j][observed[j]], c_thin[j][observed[j]] = thinned[name]
+        t_fit = time.perf_counter()
+        joint = fit_pooled_model(n_thin, c_thin, observed=observed)
+        fit_seconds.append(time.perf_counter() - t_fit)
+        joint_k = dict(zip(names, pooled_benchmark_pass_at_k(joint, n_thin, c_thin, observed, [K])[:, 0]))
+        if args.coverage:
+            boot = resampled_pooled_pass_at_k(joint, n_thin, c_thin, observed, [K],
+                                              bootstrap_weights(n_all.shape[1], args.coverage, draw))
+            joint_lo, joint_hi = (dict(zip(names, q)) for q in np.quantile(boot[:, :, 0], [0.025, 0.975], axis=0))
+        for name in chosen:
+            nt, ct = thinned[name]
             if truth[name] == 0:
                 continue
             if ct.sum() == 0:
@@ -105,17 +129,21 @@ def main() -> None:
                                              estimator="beta_binomial", model=res.source[0],
                                              hierarchical=hier)
                     cover[label].append(bool(iv.ci_low[0] <= truth[name] <= iv.ci_high[0]))
+                cover["pooled"].append(bool(joint_lo[name] <= truth[name] <= joint_hi[name]))
             plain.append(rel_err(float(bb), truth[name]))
             model.append(rel_err(float(res.pass_at_k[0]), truth[name]))
+            pooled.append(rel_err(float(joint_k[name]), truth[name]))
             noise.append(rel_err(float(pass_at_k(nt, ct, m).mean()), truth_m[name]))
             rows.append((draw, name, int(ct.sum()), truth[name], float(bb), float(res.pass_at_k[0]),
-                         res.source[0]))
+                         res.source[0], float(joint_k[name])))
     elapsed = time.perf_counter() - t0
 
     print(f"\nthinned to n = {m}, pass@{K}, {args.draws} thinning draws ({elapsed:.0f} s)")
     print(f"  plain beta-binomial (population) : {summary(plain)}")
     print(f"  estimator='beta_binomial'        : {summary(model)}")
     print(f"    model kinds chosen: {', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))}")
+    print(f"  estimator='pooled' (all {len(names)} checkpoints): {summary(pooled)}")
+    print(f"    pooled fit: {np.median(fit_seconds):.1f} s per draw (median)")
     print(f"  noise floor: unbiased pass@{m} of the thinned counts vs full data: {summary(noise)}")
     print(f"  no success after thinning (not resolved: NaN + upper bound): {unresolved} "
           f"checkpoint-draws; 95% upper bound covers the full-data pass@{K} in {covered}")
@@ -124,10 +152,17 @@ def main() -> None:
             print(f"  95% interval ({label} bootstrap, {args.coverage} resamples) covers the "
                   f"full-data pass@{K}: {np.mean(hits):.0%} of {len(hits)}")
     table = pd.DataFrame(rows, columns=["draw", "checkpoint", "thinned_successes", "full_data",
-                                        "plain_bb", "estimator", "kind"])
+                                        "plain_bb", "estimator", "kind", "pooled"])
     worst = table.assign(err=model).sort_values("err", ascending=False).head(5)
     print("\n  worst estimates (estimator='beta_binomial'):")
     print(worst.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    bins = pd.cut(table["thinned_successes"], [0, 2, 10, 30, np.inf],
+                  labels=["1-2", "3-10", "11-30", ">30"])
+    by = pd.DataFrame({"successes after thinning": bins, "beta_binomial": model, "pooled": pooled})
+    print("\n  median error by successes left after thinning:")
+    print(by.groupby("successes after thinning", observed=True).agg(
+        n=("pooled", "size"), beta_binomial=("beta_binomial", "median"),
+        pooled=("pooled", "median")).to_string(float_format=lambda v: f"{v:.1%}"))
 
     if args.expected:
         print("\nexpected thinning (fit to the exact distribution of the thinned counts, no draw noise):")
