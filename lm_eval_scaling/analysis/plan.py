@@ -9,11 +9,13 @@ benchmark mean.  Unresolved problems include those never solved so far whose upp
 still allows a sizeable pass@k (PassUntil: keep sampling them), and those solved only
 rarely.
 
-:func:`allocate_samples` spends a budget a ``chunk`` at a time on the unresolved problems,
-never on resolved ones.  By default (``priority="fewest"``, PassUntil) the unresolved
-problems advance together, fewest samples first; ``priority="width"`` feeds the widest
-intervals first (the problem's current success rate projected forward), the fastest way to
-narrow the interval of the benchmark mean, ``sqrt(sum_i width_i^2) / P``.
+:func:`allocate_samples` spends a budget a ``chunk`` at a time.  By default
+(``rule="passuntil"``) only on the unresolved problems: with ``priority="fewest"`` they
+advance together, fewest samples first; ``priority="width"`` feeds the widest intervals
+first (the problem's current success rate projected forward), the fastest way to narrow the
+interval of the benchmark mean, ``sqrt(sum_i width_i^2) / P``.  ``rule="variance"`` is the
+Neyman allocation: samples in proportion to the largest standard deviation of a problem's
+pass@k estimate that its interval allows (:func:`variance_weights`).
 :func:`samples_needed` says how many samples per problem (uniform) and how many in all
 (allocated widest-first) bring that interval -- the sampling noise of the problems at hand
 -- under a target width.  :func:`samples_rounds` turns an allocation into lm_eval ``--samples`` selections.
@@ -27,15 +29,26 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+from scipy import special
 from statsmodels.stats.proportion import proportion_confint
 
 from ..errors import InputError
+from ..passk.model import fit_success_model
 
-__all__ = ["Allocation", "allocate_samples", "problem_widths", "samples_needed", "samples_rounds"]
+__all__ = [
+    "RULES",
+    "Allocation",
+    "allocate_samples",
+    "problem_widths",
+    "samples_needed",
+    "samples_rounds",
+    "variance_weights",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 _METHOD: Final = "wilson"
+RULES: Final = ("passuntil", "variance", "posterior")
 
 
 @dataclass(frozen=True)
@@ -80,6 +93,76 @@ def _check(n: IntArray, c: IntArray, k: int, ci: float) -> None:
         raise InputError(f"ci must be in (0, 1), got {ci}")
 
 
+def variance_weights(num_samples: npt.ArrayLike, num_correct: npt.ArrayLike, k: int, *,
+                     ci: float = 0.95, prior: str = "interval") -> FloatArray:
+    """Each problem's ``a_i``: its pass@k estimate from ``n`` samples has variance ~ ``a_i^2 / n``.
+
+    For the unbiased estimator at ``n >> k`` that variance is ``f'(p)^2 p (1 - p) / n``,
+    ``f(p) = 1 - (1 - p)^k`` (delta method): ``a(p)^2 = k^2 p (1 - p)^(2k - 1)``, largest
+    at ``p = 1/(2k)``, ~0 where pass@k is ~1 or ~0.  ``p`` is unknown:
+
+    * ``prior="interval"`` (the planner's rule): the largest ``a(p)`` over the problem's
+      Wilson interval for ``p``; a problem gets less only once its interval has left the
+      steep part of ``f``.
+    * ``prior="posterior"``: ``E[a(p)^2]^(1/2)`` under the problem's posterior Beta(alpha + c,
+      beta + n - c) of a beta-binomial model fitted to all problems
+      (:func:`lm_eval_scaling.passk.model.fit_success_model`; closed form
+      ``k^2 B(A + 1, B + 2k - 1) / B(A, B)``).  Variance-optimal if the model were right,
+      but it gives problems never solved so far fewer samples than those solved once, and
+      the pooled estimate of a problem starved while unlucky stays low: benchmark pass@k
+      comes out biased low (docs/passk_model.md).  Kept for that comparison.
+    """
+    n = np.asarray(num_samples, dtype=np.int64).reshape(-1)
+    c = np.asarray(num_correct, dtype=np.int64).reshape(-1)
+    if prior == "interval":
+        lo, hi = proportion_confint(c, n, alpha=1.0 - ci, method=_METHOD)
+        p = np.clip(1.0 / (2.0 * k), lo, hi)
+        worst: FloatArray = k * np.sqrt(p * np.exp((2.0 * k - 1.0) * np.log1p(-np.minimum(p, 1 - 1e-16))))
+        return worst
+    if prior != "posterior":
+        raise InputError(f"prior must be 'interval' or 'posterior', got {prior!r}")
+    model = fit_success_model(n, c, "beta_binomial")
+    a = model.alpha[0] + c
+    b = model.beta[0] + (n - c)
+    log_e = special.betaln(a + 1.0, b + 2.0 * k - 1.0) - special.betaln(a, b)
+    out: FloatArray = k * np.exp(0.5 * log_e)
+    return out
+
+
+def _variance_allocation(n: IntArray, weights: FloatArray, limit: IntArray, chunks: int,
+                         chunk: int) -> IntArray:
+    """Chunks that minimise ``sum_i a_i^2 / (n_i + more_i)`` (Neyman allocation).
+
+    Continuous optimum: totals ``clip(lam * a_i, n_i, limit_i)`` (water filling, ``lam`` by
+    bisection); whole chunks of it, then the chunks left over one at a time to the largest
+    variance reduction.
+    """
+    room = np.minimum(np.maximum((limit - n) // chunk, 0), chunks) * chunk  # most a problem may still get
+    more = np.zeros(n.size, dtype=np.int64)
+    live = (weights > 0) & (room > 0)
+    if chunks == 0 or not live.any():
+        return more
+    target = float(chunks * chunk)
+
+    def spend(lam: float) -> FloatArray:
+        return np.where(live, np.clip(lam * weights - n, 0.0, room), 0.0)
+
+    lo, hi = 0.0, 1.0
+    while spend(hi).sum() < target and hi < 1e300:
+        hi *= 2.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if spend(mid).sum() < target else (lo, mid)
+    more = (np.floor(spend(lo) / chunk) * chunk).astype(np.int64)
+    left = min(chunks - int(more.sum()) // chunk, int(((room - more) // chunk)[live].sum()))
+    w2 = np.where(live, weights ** 2, 0.0)
+    for _ in range(left):
+        total = (n + more).astype(np.float64)
+        gain = np.where(more + chunk <= room, w2 * (1.0 / total - 1.0 / (total + chunk)), -1.0)
+        more[int(np.argmax(gain))] += chunk
+    return more
+
+
 def allocate_samples(
     num_samples: npt.ArrayLike,
     num_correct: npt.ArrayLike,
@@ -91,34 +174,56 @@ def allocate_samples(
     ci: float = 0.95,
     cap: npt.ArrayLike | None = None,
     stop_width: float | None = None,
+    rule: str = "passuntil",
     priority: str = "fewest",
 ) -> Allocation:
-    """Spend ``budget`` samples (in multiples of ``chunk``) on the unresolved problems.
+    """Spend ``budget`` samples (in multiples of ``chunk``) where they reduce the error most.
 
-    ``priority``: ``"fewest"`` (PassUntil) gives each chunk to the unresolved problems with
-    the fewest samples (ties: the widest interval), so unresolved problems advance together;
-    ``"width"`` to the widest intervals (ties: fewer samples), the fastest way to narrow
-    the benchmark interval.
+    ``rule="passuntil"`` (default): only unresolved problems (pass@k interval wider than
+    ``tol``) get samples.  ``priority``: ``"fewest"`` gives each chunk to the unresolved problems with
+    the fewest samples (ties: the widest interval), so unresolved problems advance
+    together; ``"width"`` to the widest intervals (ties: fewer samples), the fastest way
+    to narrow the benchmark interval.  ``stop_width``: stop early once the projected
+    benchmark interval is that narrow.
 
-    ``cap``: most samples a problem may have in all (scalar or per problem).  ``stop_width``:
-    stop early once the projected benchmark interval is that narrow.  The allocation sums to
-    ``chunk * (budget // chunk)`` unless every problem is resolved (or capped) first.
+    ``rule="variance"``: the allocation that minimises ``sum_i a_i^2 / (n_i + more_i)``
+    (Neyman), ``a_i`` from :func:`variance_weights` (``prior="interval"``): totals
+    proportional to ``a_i``, nothing to problems already past their share; problems whose
+    pass@k is surely ~1 get (almost) nothing, the steep part of ``1 - (1 - p)^k`` the most.
+    ``rule="posterior"``: the same with ``prior="posterior"`` (biased, see there).
+    ``tol`` and ``stop_width`` do not steer these two.
+
+    ``cap``: most samples a problem may have in all (scalar or per problem).  The
+    allocation sums to ``chunk * (budget // chunk)`` unless every problem is capped (or,
+    with ``passuntil``, resolved) first.  ``resolved`` and the widths use the Wilson
+    interval at the counts' success rates, projected to the new sample sizes.
     """
     n = np.asarray(num_samples, dtype=np.int64).reshape(-1)
     c = np.asarray(num_correct, dtype=np.int64).reshape(-1)
     _check(n, c, k, ci)
     if budget < 0 or chunk < 1:
         raise InputError(f"need budget >= 0 and chunk >= 1, got budget={budget}, chunk={chunk}")
-    rate = c / n
-    limit = np.full(n.size, np.iinfo(np.int64).max) if cap is None else \
-        np.broadcast_to(np.asarray(cap, dtype=np.int64), n.shape)
-    more = np.zeros(n.size, dtype=np.int64)
-    widths = problem_widths(n, c, k, ci=ci)
-    before = _bench_width(widths)
-    var = widths ** 2
-    chunks = budget // chunk
+    if rule not in RULES:
+        raise InputError(f"rule must be one of {', '.join(RULES)}, got {rule!r}")
     if priority not in ("fewest", "width"):
         raise InputError(f"priority must be 'fewest' or 'width', got {priority!r}")
+    rate = c / n
+    limit = np.full(n.size, np.iinfo(np.int64).max // 2) if cap is None else \
+        np.broadcast_to(np.asarray(cap, dtype=np.int64), n.shape)
+    widths = problem_widths(n, c, k, ci=ci)
+    before = _bench_width(widths)
+    chunks = budget // chunk
+    if rule != "passuntil":
+        weights = variance_weights(n, c, k, ci=ci, prior="posterior" if rule == "posterior" else "interval")
+        more = _variance_allocation(n, weights, limit, chunks, chunk)
+        got = np.flatnonzero(more)
+        total = n[got] + more[got]
+        widths[got] = problem_widths(total, rate[got] * total, k, ci=ci)
+        return Allocation(n_more=more, resolved=widths <= tol, width_before=before,
+                          width_after=_bench_width(widths), budget=int(budget),
+                          spent=int(more.sum()))
+    more = np.zeros(n.size, dtype=np.int64)
+    var = widths ** 2
     while chunks > 0:
         if stop_width is not None and np.sqrt(var.sum()) / n.size <= stop_width:
             break
@@ -181,7 +286,7 @@ def samples_needed(
             lo, hi = (lo, mid) if uniform_width(mid) <= width else (mid, hi)
         uniform = hi
     alloc = allocate_samples(n, c, k, int(n.size) * max_samples, chunk=chunk, ci=ci, tol=0.0,
-                             cap=max_samples, stop_width=width, priority="width")
+                             cap=max_samples, stop_width=width, rule="passuntil", priority="width")
     allocated = alloc.spent if alloc.width_after <= width else None
     return {
         "uniform_per_problem": uniform,

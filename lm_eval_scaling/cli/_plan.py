@@ -18,9 +18,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="next chunk's samples per problem for a budget, and samples a target width needs",
         description=(
             "From the counts gathered so far for one checkpoint, allocate the next BUDGET "
-            "samples to the problems whose pass@k at --k is still unresolved (binomial "
-            "interval of 1 - (1 - p)^k wider than --tol), widest first, none to resolved "
-            "problems.  Prints the table (problem_id, n_more) and, with --samples-dir, "
+            "samples.  --rule passuntil (default): to the problems whose pass@k at --k is "
+            "still unresolved (Wilson interval of 1 - (1 - p)^k wider than --tol), the "
+            "fewest-sampled first, none to resolved problems; --rule variance: in proportion "
+            "to the largest standard deviation of each problem's pass@k estimate that its "
+            "interval allows (Neyman allocation; nothing to problems surely at pass@k ~1).  "
+            "Both save samples only where problems are resolved; on weak models (most "
+            "problems unresolved at --k) they equal uniform sampling.  Prints the table (problem_id, n_more) and, with --samples-dir, "
             "writes lm_eval --samples JSON files, one per round of --chunk samples per "
             "problem.  --width W also says how many samples per problem (uniform) and in "
             "all (allocated) bring the interval of benchmark pass@k under W."
@@ -33,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--chunk", type=int, default=64,
                    help="samples per problem per lm_eval run (n_samples); allocations are "
                         "multiples of it (default 64)")
+    p.add_argument("--rule", choices=("passuntil", "variance"), default="passuntil",
+                   help="allocation rule (default passuntil)")
     p.add_argument("--tol", type=float, default=0.05,
                    help="a problem is resolved when its pass@k interval is narrower (default 0.05)")
     p.add_argument("--ci", type=float, default=0.95, help="interval level (default 0.95)")
@@ -94,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         if out_dir.exists() and any(out_dir.glob("round_*.json")):
             raise InputError(f"{out_dir}: holds round_*.json files already; choose an empty directory")
     alloc = allocate_samples(n, c, args.k, args.budget, chunk=args.chunk, tol=args.tol,
-                             ci=args.ci, cap=args.cap)
+                             ci=args.ci, cap=args.cap, rule=args.rule)
     table = pd.DataFrame({
         "problem_id": counts["problem_id"], "num_samples": n, "num_correct": c,
         "n_more": alloc.n_more, "resolved": alloc.resolved,
