@@ -10,7 +10,7 @@ pass@k is at least ``--min-pass``:
   samples from the same order (common random numbers: the arms differ only in how many
   samples each problem gets);
 * uniform: ``u`` more samples for every problem, for each ``u`` of ``--uniform``;
-* each planner rule (``--rules``): ``allocate_samples(..., rule=RULE)`` spends ``b`` more
+* each planner rule (``--rules``): ``allocate_samples(..., rule=RULE, prior=PRIOR)`` spends ``b`` more
   samples per problem on average (``--budgets``) in ``--rounds`` rounds, re-planned from
   the counts after each round, at most the problem's real samples;
 * pass@k is estimated with ``estimator="beta_binomial"`` (the unbiased estimator wherever a
@@ -33,7 +33,7 @@ import time
 
 import numpy as np
 
-from lm_eval_scaling.analysis.plan import RULES, allocate_samples
+from lm_eval_scaling.analysis.plan import PRIORS, RULES, allocate_samples
 from lm_eval_scaling.passk.benchmark import benchmark_pass_at_k
 from lm_eval_scaling.passk.estimator import pass_at_k
 from lm_eval_scaling.tables.schema import read_counts
@@ -68,15 +68,17 @@ def estimate(m, x, k: int) -> float:
     return float(np.nan_to_num(res.pass_at_k[0]))  # no success at all: 0
 
 
-def plan(stream: Streams, start: int, k: int, extra: int, rule: str, rounds: int,
+def plan(stream: Streams, start: int, k: int, extra: int, name: str, rounds: int,
          chunk: int) -> np.ndarray:
+    """Totals per problem after ``rounds`` re-planned rounds of rule ``name`` (RULE[:PRIOR])."""
+    rule, _, prior = name.partition(":")
     P = stream.size.size
     m = np.full(P, start)
     spent = 0
     for r in range(rounds):
         step = (extra * P - spent) // (rounds - r)
         alloc = allocate_samples(m, stream.correct(m), k, step, chunk=chunk, cap=stream.size,
-                                 rule=rule)
+                                 rule=rule, prior=prior or "lower")
         m = m + alloc.n_more
         spent += alloc.spent
     return m
@@ -111,7 +113,9 @@ def main() -> None:
     ap.add_argument("--uniform", default="32,64,128,256,512,1024",
                     help="extra samples per problem, uniform arm")
     ap.add_argument("--budgets", default="64,256", help="extra samples per problem on average, planners")
-    ap.add_argument("--rules", default=",".join(RULES))
+    ap.add_argument("--rules", default="passuntil,variance,variance:interval,variance:posterior",
+                    help=f"rules ({', '.join(RULES)}), variance with a prior as variance:PRIOR "
+                         f"({', '.join(PRIORS)}; default lower)")
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--chunk", type=int, default=16)
     ap.add_argument("--draws", type=int, default=8)
@@ -188,7 +192,7 @@ def main() -> None:
             rms_u = np.sqrt((eu ** 2).mean(axis=(0, 1)))
             print(f"\n{title} (root mean square); uniform: "
                   + ", ".join(f"+{u}: {e:.3g}" for u, e in zip(uniform, rms_u)))
-            print(f"{'rule':>10} {'extra':>6} {'spent':>6} {'got samples':>11} {'error':>8} {'uniform same budget':>19} "
+            print(f"{'rule':>18} {'extra':>6} {'spent':>6} {'got samples':>11} {'error':>8} {'uniform same budget':>19} "
                   f"{'saving':>8} {'95% interval':>18}")
             per_u = (eu ** 2).mean(axis=1)  # (C, U)
             for r in rules:
@@ -202,7 +206,7 @@ def main() -> None:
                                             float(np.sqrt(per_p[s, j].mean())), float(used[s].mean()))[0]
                                      for s in boot])
                     lo, hi = np.quantile(reps, [0.025, 0.975])
-                    print(f"{r:>10} {b:6d} {used.mean():6.0f} {share[r][:, :, j].mean():11.0%} {err:8.3g} {same:19.3g} "
+                    print(f"{r:>18} {b:6d} {used.mean():6.0f} {share[r][:, :, j].mean():11.0%} {err:8.3g} {same:19.3g} "
                           f"{flag:>2}{point:6.0%} {lo:8.0%} to {hi:5.0%}")
     print(f"\n({time.perf_counter() - t0:.0f} s)")
 

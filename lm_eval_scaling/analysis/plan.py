@@ -15,7 +15,7 @@ advance together, fewest samples first; ``priority="width"`` feeds the widest in
 first (the problem's current success rate projected forward), the fastest way to narrow the
 interval of the benchmark mean, ``sqrt(sum_i width_i^2) / P``.  ``rule="variance"`` is the
 Neyman allocation: samples in proportion to the largest standard deviation of a problem's
-pass@k estimate that its interval allows (:func:`variance_weights`).
+pass@k estimate (:func:`variance_weights`), never starving a problem for looking hopeless.
 :func:`samples_needed` says how many samples per problem (uniform) and how many in all
 (allocated widest-first) bring that interval -- the sampling noise of the problems at hand
 -- under a target width.  :func:`samples_rounds` turns an allocation into lm_eval ``--samples`` selections.
@@ -36,6 +36,7 @@ from ..errors import InputError
 from ..passk.model import fit_success_model
 
 __all__ = [
+    "PRIORS",
     "RULES",
     "Allocation",
     "allocate_samples",
@@ -48,7 +49,8 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 _METHOD: Final = "wilson"
-RULES: Final = ("passuntil", "variance", "posterior")
+RULES: Final = ("passuntil", "variance")
+PRIORS: Final = ("lower", "interval", "posterior")
 
 
 @dataclass(frozen=True)
@@ -94,38 +96,43 @@ def _check(n: IntArray, c: IntArray, k: int, ci: float) -> None:
 
 
 def variance_weights(num_samples: npt.ArrayLike, num_correct: npt.ArrayLike, k: int, *,
-                     ci: float = 0.95, prior: str = "interval") -> FloatArray:
+                     ci: float = 0.95, prior: str = "lower") -> FloatArray:
     """Each problem's ``a_i``: its pass@k estimate from ``n`` samples has variance ~ ``a_i^2 / n``.
 
     For the unbiased estimator at ``n >> k`` that variance is ``f'(p)^2 p (1 - p) / n``,
     ``f(p) = 1 - (1 - p)^k`` (delta method): ``a(p)^2 = k^2 p (1 - p)^(2k - 1)``, largest
-    at ``p = 1/(2k)``, ~0 where pass@k is ~1 or ~0.  ``p`` is unknown:
+    at ``p* = 1/(2k)``, ~0 where pass@k is ~1 or ~0.  ``p`` is unknown:
 
-    * ``prior="interval"`` (the planner's rule): the largest ``a(p)`` over the problem's
-      Wilson interval for ``p``; a problem gets less only once its interval has left the
-      steep part of ``f``.
+    * ``prior="lower"`` (the planner's rule): ``a(max(p*, p_lo))``, ``p_lo`` the lower limit
+      of the problem's Wilson interval: a problem gets less only once it is surely solved
+      often enough that its pass@k is near 1; a problem that looks hopeless so far is never
+      starved.
+    * ``prior="interval"``: the largest ``a(p)`` over the whole interval, so problems never
+      or rarely solved get less too.
     * ``prior="posterior"``: ``E[a(p)^2]^(1/2)`` under the problem's posterior Beta(alpha + c,
       beta + n - c) of a beta-binomial model fitted to all problems
       (:func:`lm_eval_scaling.passk.model.fit_success_model`; closed form
-      ``k^2 B(A + 1, B + 2k - 1) / B(A, B)``).  Variance-optimal if the model were right,
-      but it gives problems never solved so far fewer samples than those solved once, and
-      the pooled estimate of a problem starved while unlucky stays low: benchmark pass@k
-      comes out biased low (docs/passk_model.md).  Kept for that comparison.
+      ``k^2 B(A + 1, B + 2k - 1) / B(A, B)``): variance-optimal if the model were right.
+
+    The last two bias benchmark pass@k low when the counts are pooled (the unbiased
+    estimator on all samples of a problem): a problem that was unlucky so far gets fewer new
+    samples to correct it than one that was lucky (docs/passk_model.md measures it).
     """
     n = np.asarray(num_samples, dtype=np.int64).reshape(-1)
     c = np.asarray(num_correct, dtype=np.int64).reshape(-1)
-    if prior == "interval":
-        lo, hi = proportion_confint(c, n, alpha=1.0 - ci, method=_METHOD)
-        p = np.clip(1.0 / (2.0 * k), lo, hi)
-        worst: FloatArray = k * np.sqrt(p * np.exp((2.0 * k - 1.0) * np.log1p(-np.minimum(p, 1 - 1e-16))))
-        return worst
-    if prior != "posterior":
-        raise InputError(f"prior must be 'interval' or 'posterior', got {prior!r}")
-    model = fit_success_model(n, c, "beta_binomial")
-    a = model.alpha[0] + c
-    b = model.beta[0] + (n - c)
-    log_e = special.betaln(a + 1.0, b + 2.0 * k - 1.0) - special.betaln(a, b)
-    out: FloatArray = k * np.exp(0.5 * log_e)
+    if prior not in PRIORS:
+        raise InputError(f"prior must be one of {', '.join(PRIORS)}, got {prior!r}")
+    if prior == "posterior":
+        model = fit_success_model(n, c, "beta_binomial")
+        a = model.alpha[0] + c
+        b = model.beta[0] + (n - c)
+        log_e = special.betaln(a + 1.0, b + 2.0 * k - 1.0) - special.betaln(a, b)
+        post: FloatArray = k * np.exp(0.5 * log_e)
+        return post
+    lo, hi = proportion_confint(c, n, alpha=1.0 - ci, method=_METHOD)
+    p = np.clip(1.0 / (2.0 * k), lo, np.inf if prior == "lower" else hi)
+    p = np.minimum(p, 1.0 - 1e-16)
+    out: FloatArray = k * np.sqrt(p * np.exp((2.0 * k - 1.0) * np.log1p(-p)))
     return out
 
 
@@ -176,6 +183,7 @@ def allocate_samples(
     stop_width: float | None = None,
     rule: str = "passuntil",
     priority: str = "fewest",
+    prior: str = "lower",
 ) -> Allocation:
     """Spend ``budget`` samples (in multiples of ``chunk``) where they reduce the error most.
 
@@ -187,11 +195,9 @@ def allocate_samples(
     benchmark interval is that narrow.
 
     ``rule="variance"``: the allocation that minimises ``sum_i a_i^2 / (n_i + more_i)``
-    (Neyman), ``a_i`` from :func:`variance_weights` (``prior="interval"``): totals
-    proportional to ``a_i``, nothing to problems already past their share; problems whose
-    pass@k is surely ~1 get (almost) nothing, the steep part of ``1 - (1 - p)^k`` the most.
-    ``rule="posterior"``: the same with ``prior="posterior"`` (biased, see there).
-    ``tol`` and ``stop_width`` do not steer these two.
+    (Neyman), ``a_i`` from :func:`variance_weights` with ``prior``: totals proportional to
+    ``a_i``, nothing to problems already past their share; problems whose pass@k is surely
+    ~1 get (almost) nothing.  ``tol`` and ``stop_width`` do not steer it.
 
     ``cap``: most samples a problem may have in all (scalar or per problem).  The
     allocation sums to ``chunk * (budget // chunk)`` unless every problem is capped (or,
@@ -213,8 +219,8 @@ def allocate_samples(
     widths = problem_widths(n, c, k, ci=ci)
     before = _bench_width(widths)
     chunks = budget // chunk
-    if rule != "passuntil":
-        weights = variance_weights(n, c, k, ci=ci, prior="posterior" if rule == "posterior" else "interval")
+    if rule == "variance":
+        weights = variance_weights(n, c, k, ci=ci, prior=prior)
         more = _variance_allocation(n, weights, limit, chunks, chunk)
         got = np.flatnonzero(more)
         total = n[got] + more[got]

@@ -76,12 +76,14 @@ def test_variance_weights_against_brute_force_and_quadrature() -> None:
     n = np.array([128, 128, 128, 1000, 50, 4000])
     c = np.array([0, 1, 64, 3, 50, 0])
     for k in (1, 10, 100, 1000):
-        got = variance_weights(n, c, k)
+        lower = variance_weights(n, c, k)
+        interval = variance_weights(n, c, k, prior="interval")
         for i in range(n.size):
             lo, hi = _wilson(float(c[i]), float(n[i]))
-            grid = np.linspace(lo, hi, 200_001)
-            want = np.sqrt(k * k * grid * (1 - grid) ** (2 * k - 1)).max()
-            assert got[i] == pytest.approx(want, rel=1e-4, abs=1e-300)
+            for got, top in ((lower, 1.0), (interval, hi)):  # the largest a(p) for p in [lo, top]
+                grid = np.linspace(lo, top, 400_001)
+                want = np.sqrt(k * k * grid * (1 - grid) ** (2 * k - 1)).max()
+                assert got[i] == pytest.approx(want, rel=1e-4, abs=1e-300)
         model = fit_success_model(n, c, "beta_binomial")
         post = variance_weights(n, c, k, prior="posterior")
         for i in range(n.size):
@@ -90,8 +92,6 @@ def test_variance_weights_against_brute_force_and_quadrature() -> None:
                                         0, 1, args=(k, dist.pdf), points=[1 / (2 * k)], limit=200,
                                         epsabs=0)
             assert post[i] == pytest.approx(math.sqrt(mean_sq), rel=1e-5)
-    with pytest.raises(InputError, match="prior"):
-        variance_weights(n, c, 10, prior="flat")
 
 
 def _greedy(n: np.ndarray, a: np.ndarray, chunks: int, chunk: int) -> np.ndarray:
@@ -122,6 +122,8 @@ def test_variance_rule_is_the_neyman_allocation() -> None:
     assert (full.n_more == 32).all() and full.spent == 40 * 32
     with pytest.raises(InputError, match="rule"):
         allocate_samples(n, c, 100, 10, rule="neyman")
+    with pytest.raises(InputError, match="prior"):
+        allocate_samples(n, c, 100, 10, rule="variance", prior="flat")
 
 
 def _error(m: np.ndarray, hits: np.ndarray, k: int, truth: float) -> float:
@@ -144,14 +146,15 @@ def _simulated_errors(a: float, b: float, k: int, rules: tuple[str, ...], reps: 
         hits = np.cumsum(rng.random((P, longest)) < p[:, None], axis=1)  # one stream per problem
         out["uniform"].append(_error(np.full(P, start + extra), hits, k, truth))
         out["uniform_2x"].append(_error(np.full(P, start + 2 * extra), hits, k, truth))
-        for rule in rules:
+        for name in rules:  # "passuntil", "variance" or "variance:PRIOR"
+            rule, _, prior = name.partition(":")
             m = np.full(P, start)
             for r in range(4):
                 step = (extra * P - int((m - start).sum())) // (4 - r)
                 m = m + allocate_samples(m, hits[rows, m - 1], k, step, chunk=16, cap=longest,
-                                         rule=rule).n_more
+                                         rule=rule, prior=prior or "lower").n_more
             assert (m - start).sum() <= extra * P  # less only where every open problem is capped
-            out[rule].append(_error(m, hits, k, truth))
+            out[name].append(_error(m, hits, k, truth))
     return {key: np.array(v) for key, v in out.items()}
 
 
@@ -165,12 +168,13 @@ def test_planner_beats_uniform_at_equal_budget_where_problems_resolve() -> None:
         assert mse[rule] < mse["uniform_2x"]
 
 
-def test_posterior_weights_bias_a_weak_benchmark_and_interval_weights_do_not() -> None:
+def test_weights_that_starve_unlucky_problems_bias_a_weak_benchmark() -> None:
     # a weak model (pass@1 ~ 0.007): almost nothing resolves at k = 100
-    errs = _simulated_errors(0.2, 30.0, 100, ("variance", "posterior"), reps=40, seed=5)
+    rules = ("variance", "variance:interval", "variance:posterior")
+    errs = _simulated_errors(0.2, 30.0, 100, rules, reps=40, seed=5)
     se = {key: float(v.std(ddof=1) / math.sqrt(v.size)) for key, v in errs.items()}
     assert abs(errs["variance"].mean()) < 3 * se["variance"]
-    assert errs["posterior"].mean() < -4 * se["posterior"]
+    assert errs["variance:posterior"].mean() < -4 * se["variance:posterior"]
 
 
 def test_samples_needed_for_a_width() -> None:
