@@ -1,7 +1,7 @@
 """Benchmark: samples the planner saves at equal error against uniform sampling.
 
 On the Pythia GSM8K counts (``--counts``), at each k of ``--k``, for every checkpoint whose
-every problem has ``n >= 2 (start + largest uniform budget)`` samples and whose full-data
+every problem has ``n >= L = 2 (start + largest uniform budget)`` samples and whose full-data
 pass@k is at least ``--min-pass``:
 
 * each problem's real samples are put in a random order (one order per ``--draws`` draw;
@@ -10,20 +10,28 @@ pass@k is at least ``--min-pass``:
   samples from the same order (common random numbers: the arms differ only in how many
   samples each problem gets);
 * uniform: ``u`` more samples for every problem, for each ``u`` of ``--uniform``;
-* each planner rule (``--rules``): ``allocate_samples(..., rule=RULE, prior=PRIOR)`` spends ``b`` more
-  samples per problem on average (``--budgets``) in ``--rounds`` rounds, re-planned from
-  the counts after each round, at most the problem's real samples;
+* each planner rule (``--rules``: ``RULE`` or ``variance:PRIOR``): ``allocate_samples(...,
+  rule=RULE, prior=PRIOR)`` spends ``b`` more samples per problem on average (``--budgets``)
+  in ``--rounds`` rounds, re-planned from the counts after each round, at most ``L`` samples
+  per problem in all;
 * pass@k is estimated with ``estimator="beta_binomial"`` (the unbiased estimator wherever a
   problem has ``n >= k``) and compared with the full-data unbiased value.
+
+``--simulate A,B`` replaces the counts with ``--sim-checkpoints`` checkpoints of 128 problems
+whose success probabilities are drawn from Beta(A, B) (fresh Bernoulli samples, ``L`` per
+problem; the truth is the exact mean of ``1 - (1 - p)^k``).
 
 Errors: the relative error in ``-log pass@k`` (an estimate of 0 counts as 100%), and the
 error of pass@k; each aggregated as a root mean square over checkpoints and draws.  The
 uniform budget that gives a rule's error is interpolated (log-log) on the uniform curve; the
-saving is ``1 - spent / that budget`` (``spent``: extra samples per problem the rule
-spent).  The 95% interval resamples checkpoints (with all their draws) ``--boot`` times; where a replicate's error lies outside the uniform curve the saving
-is clipped to the curve's end (``>=`` or ``<=`` in the table).
+saving is ``1 - spent / that budget`` (``spent``: extra samples per problem the rule spent,
+less than ``b`` where problems reach ``L``).  The 95% interval resamples checkpoints (with
+all their draws) ``--boot`` times; where a replicate's error lies outside the uniform curve
+the saving is clipped to the curve's end (``>=`` or ``<=`` in the table).  The "bias" line
+is the mean of ``estimate / truth - 1``.
 
     python benchmarks/plan_budget.py --counts PATH/TO/pythia_gsm8k/counts.csv
+    python benchmarks/plan_budget.py --simulate 1,1 --k 10 --draws 8 --rules passuntil,variance
 """
 
 from __future__ import annotations
@@ -118,7 +126,7 @@ def main() -> None:
                          f"({', '.join(PRIORS)}; default lower)")
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--chunk", type=int, default=16)
-    ap.add_argument("--draws", type=int, default=8)
+    ap.add_argument("--draws", type=int, default=12)
     ap.add_argument("--min-pass", type=float, default=0.01,
                     help="checkpoints with full-data pass@k below this are left out")
     ap.add_argument("--boot", type=int, default=2000)
