@@ -27,8 +27,9 @@ uniform budget that gives a rule's error is interpolated (log-log) on the unifor
 saving is ``1 - spent / that budget`` (``spent``: extra samples per problem the rule spent,
 less than ``b`` where problems reach ``L``).  The 95% interval resamples checkpoints (with
 all their draws) ``--boot`` times; where a replicate's error lies outside the uniform curve
-the saving is clipped to the curve's end (``>=`` or ``<=`` in the table).  The "bias" line
-is the mean of ``estimate / truth - 1``.
+the saving is clipped to the curve's end (``>=`` or ``<=`` in the table); the last column is
+each rule's saving minus the first rule's, with its interval over the same resamples.  The
+"bias" line is the mean of ``estimate / truth - 1``.
 
     python benchmarks/plan_budget.py --counts PATH/TO/pythia_gsm8k/counts.csv
     python benchmarks/plan_budget.py --simulate 1,1 --k 10 --draws 8 --rules passuntil,variance
@@ -201,8 +202,9 @@ def main() -> None:
             print(f"\n{title} (root mean square); uniform: "
                   + ", ".join(f"+{u}: {e:.3g}" for u, e in zip(uniform, rms_u)))
             print(f"{'rule':>18} {'extra':>6} {'spent':>6} {'got samples':>11} {'error':>8} {'uniform same budget':>19} "
-                  f"{'saving':>8} {'95% interval':>18}")
+                  f"{'saving':>8} {'95% interval':>18}  {'minus ' + rules[0] + ' (paired)':>24}")
             per_u = (eu ** 2).mean(axis=1)  # (C, U)
+            first: dict[int, tuple[float, np.ndarray]] = {}
             for r in rules:
                 per_p = (ep[r] ** 2).mean(axis=1)  # (C, B)
                 for j, b in enumerate(budgets):
@@ -214,8 +216,14 @@ def main() -> None:
                                             float(np.sqrt(per_p[s, j].mean())), float(used[s].mean()))[0]
                                      for s in boot])
                     lo, hi = np.quantile(reps, [0.025, 0.975])
+                    if r == rules[0]:
+                        first[j] = (point, reps)
+                        diff = ""
+                    else:  # the same checkpoint resamples: a paired interval of the difference
+                        d_lo, d_hi = np.quantile(reps - first[j][1], [0.025, 0.975])
+                        diff = f"{100 * (point - first[j][0]):+.0f} [{100 * d_lo:+.0f}, {100 * d_hi:+.0f}] points"
                     print(f"{r:>18} {b:6d} {used.mean():6.0f} {share[r][:, :, j].mean():11.0%} {err:8.3g} {same:19.3g} "
-                          f"{flag:>2}{point:6.0%} {lo:8.0%} to {hi:5.0%}")
+                          f"{flag:>2}{point:6.0%} {lo:8.0%} to {hi:5.0%}  {diff:>24}")
     print(f"\n({time.perf_counter() - t0:.0f} s)")
 
 

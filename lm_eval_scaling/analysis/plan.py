@@ -9,13 +9,13 @@ benchmark mean.  Unresolved problems include those never solved so far whose upp
 still allows a sizeable pass@k (PassUntil: keep sampling them), and those solved only
 rarely.
 
-:func:`allocate_samples` spends a budget a ``chunk`` at a time.  By default
-(``rule="passuntil"``) only on the unresolved problems: with ``priority="fewest"`` they
-advance together, fewest samples first; ``priority="width"`` feeds the widest intervals
-first (the problem's current success rate projected forward), the fastest way to narrow the
-interval of the benchmark mean, ``sqrt(sum_i width_i^2) / P``.  ``rule="variance"`` is the
-Neyman allocation: samples in proportion to the largest standard deviation of a problem's
-pass@k estimate (:func:`variance_weights`), never starving a problem for looking hopeless.
+:func:`allocate_samples` spends a budget a ``chunk`` at a time on the unresolved problems
+only.  By default (``rule="variance"``) it is the Neyman allocation: samples in proportion to
+the standard deviation of a problem's pass@k estimate (:func:`variance_weights`), never less
+for a problem that looks hopeless.  ``rule="passuntil"``: with ``priority="fewest"`` the
+unresolved problems advance together, fewest samples first; ``priority="width"`` feeds the
+widest intervals first (the problem's current success rate projected forward), the fastest
+way to narrow the interval of the benchmark mean, ``sqrt(sum_i width_i^2) / P``.
 :func:`samples_needed` says how many samples per problem (uniform) and how many in all
 (allocated widest-first) bring that interval -- the sampling noise of the problems at hand
 -- under a target width.  :func:`samples_rounds` turns an allocation into lm_eval ``--samples`` selections.
@@ -181,28 +181,28 @@ def allocate_samples(
     ci: float = 0.95,
     cap: npt.ArrayLike | None = None,
     stop_width: float | None = None,
-    rule: str = "passuntil",
+    rule: str = "variance",
     priority: str = "fewest",
     prior: str = "lower",
 ) -> Allocation:
     """Spend ``budget`` samples (in multiples of ``chunk``) where they reduce the error most.
 
-    ``rule="passuntil"`` (default): only unresolved problems (pass@k interval wider than
-    ``tol``) get samples.  ``priority``: ``"fewest"`` gives each chunk to the unresolved problems with
-    the fewest samples (ties: the widest interval), so unresolved problems advance
-    together; ``"width"`` to the widest intervals (ties: fewer samples), the fastest way
-    to narrow the benchmark interval.  ``stop_width``: stop early once the projected
-    benchmark interval is that narrow.
+    Resolved problems (pass@k interval narrower than ``tol``) get nothing.  Among the others:
 
-    ``rule="variance"``: the allocation that minimises ``sum_i a_i^2 / (n_i + more_i)``
-    (Neyman), ``a_i`` from :func:`variance_weights` with ``prior``: totals proportional to
-    ``a_i``, nothing to problems already past their share; problems whose pass@k is surely
-    ~1 get (almost) nothing.  ``tol`` and ``stop_width`` do not steer it.
+    * ``rule="variance"`` (default): the allocation that minimises
+      ``sum_i a_i^2 / (n_i + more_i)`` (Neyman), ``a_i`` from :func:`variance_weights` with
+      ``prior``: totals proportional to ``a_i``, nothing to problems already past their
+      share; problems whose pass@k is surely near 1 get (almost) nothing.
+    * ``rule="passuntil"``: ``priority="fewest"`` gives each chunk to the problems with the
+      fewest samples (ties: the widest interval), so they advance together; ``"width"`` to
+      the widest intervals (ties: fewer samples), the fastest way to narrow the benchmark
+      interval.  ``stop_width``: stop early once the projected benchmark interval is that
+      narrow.
 
     ``cap``: most samples a problem may have in all (scalar or per problem).  The
-    allocation sums to ``chunk * (budget // chunk)`` unless every problem is capped (or,
-    with ``passuntil``, resolved) first.  ``resolved`` and the widths use the Wilson
-    interval at the counts' success rates, projected to the new sample sizes.
+    allocation sums to ``chunk * (budget // chunk)`` unless every problem is resolved or
+    capped first.  ``resolved`` and the widths use the Wilson interval at the counts'
+    success rates, projected to the new sample sizes.
     """
     n = np.asarray(num_samples, dtype=np.int64).reshape(-1)
     c = np.asarray(num_correct, dtype=np.int64).reshape(-1)
@@ -220,7 +220,7 @@ def allocate_samples(
     before = _bench_width(widths)
     chunks = budget // chunk
     if rule == "variance":
-        weights = variance_weights(n, c, k, ci=ci, prior=prior)
+        weights = np.where(widths > tol, variance_weights(n, c, k, ci=ci, prior=prior), 0.0)
         more = _variance_allocation(n, weights, limit, chunks, chunk)
         got = np.flatnonzero(more)
         total = n[got] + more[got]

@@ -18,14 +18,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="next chunk's samples per problem for a budget, and samples a target width needs",
         description=(
             "From the counts gathered so far for one checkpoint, allocate the next BUDGET "
-            "samples.  --rule passuntil (default): to the problems whose pass@k at --k is "
-            "still unresolved (Wilson interval of 1 - (1 - p)^k wider than --tol), the "
-            "fewest-sampled first, none to resolved problems; --rule variance: Neyman "
-            "allocation, totals in proportion to the standard deviation of each problem's "
-            "pass@k estimate at the lower limit of its interval (less only to problems "
-            "surely solved often, never less to a problem for looking hopeless, which would "
-            "bias pass@k low).  Either saves samples only where problems are resolved; where most "
-            "problems are unresolved at --k (weak models) both amount to uniform sampling.  "
+            "samples to the problems whose pass@k at --k is still unresolved (Wilson interval "
+            "of 1 - (1 - p)^k wider than --tol), none to resolved problems.  --rule variance "
+            "(default): Neyman allocation, totals in proportion to the standard deviation of "
+            "each problem's pass@k estimate at the lower limit of its interval (less to "
+            "problems surely solved often, never less to a problem for looking hopeless, "
+            "which would bias pass@k low); --rule passuntil: the fewest-sampled first, so "
+            "that the unresolved problems advance together.  The saving against uniform "
+            "sampling is about the share of problems resolved (printed); where most problems "
+            "are unresolved at --k (weak models) both rules amount to uniform sampling.  "
             "Prints the table (problem_id, n_more) and, with --samples-dir, "
             "writes lm_eval --samples JSON files, one per round of --chunk samples per "
             "problem.  --width W also says how many samples per problem (uniform) and in "
@@ -39,8 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--chunk", type=int, default=64,
                    help="samples per problem per lm_eval run (n_samples); allocations are "
                         "multiples of it (default 64)")
-    p.add_argument("--rule", choices=("passuntil", "variance"), default="passuntil",
-                   help="allocation rule (default passuntil)")
+    p.add_argument("--rule", choices=("variance", "passuntil"), default="variance",
+                   help="allocation rule among the unresolved problems (default variance)")
     p.add_argument("--tol", type=float, default=0.05,
                    help="a problem is resolved when its pass@k interval is narrower (default 0.05)")
     p.add_argument("--ci", type=float, default=0.95, help="interval level (default 0.95)")

@@ -43,18 +43,19 @@ def test_allocation_spends_the_budget_on_unresolved_problems() -> None:
     # problems 0-2: solved half the time (resolved at k = 100); 3-7: rare or unsolved.
     n = np.full(8, 128)
     c = np.array([64, 70, 60, 1, 0, 0, 2, 0])
-    for chunk, budget in ((1, 3000), (16, 3200), (16, 3210)):
-        alloc = allocate_samples(n, c, 100, budget, chunk=chunk)
+    for rule, chunk, budget in [(r, ch, b) for r in ("variance", "passuntil")
+                                for ch, b in ((1, 3000), (16, 3200), (16, 3210))]:
+        alloc = allocate_samples(n, c, 100, budget, chunk=chunk, rule=rule)
         assert alloc.spent == alloc.n_more.sum() == chunk * (budget // chunk)
         assert (alloc.n_more % chunk == 0).all()
         assert (alloc.n_more[:3] == 0).all() and alloc.resolved[:3].all()
         assert (alloc.n_more[3:] > 0).all()
         assert alloc.width_after < alloc.width_before
     # PassUntil: the unresolved problems advance together (within one chunk)
-    alloc = allocate_samples(n, c, 100, 16 * 5 * 7, chunk=16)
+    alloc = allocate_samples(n, c, 100, 16 * 5 * 7, chunk=16, rule="passuntil")
     assert alloc.n_more[3:].max() - alloc.n_more[3:].min() <= 16 and alloc.n_more[3:].min() >= 96
     # widest first: one chunk goes to a widest problem (never solved: 4, 5, 7)
-    alloc = allocate_samples(n, c, 100, 16, chunk=16, priority="width")
+    alloc = allocate_samples(n, c, 100, 16, chunk=16, rule="passuntil", priority="width")
     assert alloc.n_more.tolist() == [0, 0, 0, 0, 16, 0, 0, 0]
     assert np.argmax(problem_widths(n, c, 100)) == 4
 
@@ -62,10 +63,12 @@ def test_allocation_spends_the_budget_on_unresolved_problems() -> None:
 def test_allocation_stops_when_everything_is_resolved_or_capped() -> None:
     n = np.full(4, 1000)
     c = np.array([500, 600, 700, 800])
-    alloc = allocate_samples(n, c, 10, 10_000)
-    assert alloc.spent == 0 and alloc.resolved.all()
-    capped = allocate_samples(np.full(3, 100), np.zeros(3, dtype=int), 1000, 10_000, cap=150)
-    assert capped.spent == 150 and (capped.n_more == 50).all()
+    for rule in ("variance", "passuntil"):
+        alloc = allocate_samples(n, c, 10, 10_000, rule=rule)
+        assert alloc.spent == 0 and alloc.resolved.all()
+        capped = allocate_samples(np.full(3, 100), np.zeros(3, dtype=int), 1000, 10_000, cap=150,
+                                  rule=rule)
+        assert capped.spent == 150 and (capped.n_more == 50).all()
 
 
 def test_variance_weights_against_brute_force_and_quadrature() -> None:
@@ -110,16 +113,18 @@ def test_variance_rule_is_the_neyman_allocation() -> None:
     for k, chunk, budget in ((10, 16, 4000), (100, 1, 5000), (1000, 64, 64 * 150)):
         alloc = allocate_samples(n, c, k, budget, chunk=chunk, rule="variance")
         assert alloc.spent == chunk * (budget // chunk) and (alloc.n_more % chunk == 0).all()
-        a = variance_weights(n, c, k)
+        a = np.where(problem_widths(n, c, k) > 0.05, variance_weights(n, c, k), 0.0)  # resolved: none
+        assert (a == 0).any() and (a > 0).any()
         want = _greedy(n, a, budget // chunk, chunk)
         objective = (a ** 2 / (n + alloc.n_more)).sum()
         assert objective == pytest.approx((a ** 2 / (n + want)).sum(), rel=1e-9)
     # caps hold, and the budget goes elsewhere
     free = allocate_samples(n, c, 100, 4000, chunk=16, rule="variance")
-    alloc = allocate_samples(n, c, 100, 4000, chunk=16, rule="variance", cap=n + 160)
-    assert free.n_more.max() > 160 and alloc.n_more.max() == 160 and alloc.spent == 4000
+    alloc = allocate_samples(n, c, 100, 4000, chunk=16, rule="variance", cap=n + 320)
+    assert free.n_more.max() > 320 and alloc.n_more.max() == 320 and alloc.spent == 4000
     full = allocate_samples(n, c, 100, 4000, chunk=16, rule="variance", cap=n + 32)
-    assert (full.n_more == 32).all() and full.spent == 40 * 32
+    unresolved = problem_widths(n, c, 100) > 0.05
+    assert (full.n_more == np.where(unresolved, 32, 0)).all() and full.spent == 32 * unresolved.sum()
     with pytest.raises(InputError, match="rule"):
         allocate_samples(n, c, 100, 10, rule="neyman")
     with pytest.raises(InputError, match="prior"):
@@ -217,27 +222,30 @@ def test_plan_cli(tmp_path, capsys) -> None:
                  "-o", str(out), "--samples-dir", str(rounds), "--width", "0.1"]) == 0
     table = pd.read_csv(out)
     assert list(table.columns) == ["problem_id", "num_samples", "num_correct", "n_more", "resolved"]
-    assert table["n_more"].sum() == 2560 and (table.loc[table["resolved"], "n_more"] == 0).all()
+    resolved_now = np.array([  # Wilson interval of pass@1000 narrower than the default tol 0.05
+        (1 - (1 - hi) ** 1000) - (1 - (1 - lo) ** 1000) <= 0.05
+        for lo, hi in (_wilson(float(x), 128.0) for x in table["num_correct"])])
+    assert 0 < resolved_now.sum() < 40
+    assert table["n_more"].sum() == 2560 and (table.loc[resolved_now, "n_more"] == 0).all()
+    # the default rule is the variance rule
+    want = allocate_samples(table["num_samples"], table["num_correct"], 1000, 2560, chunk=64,
+                            rule="variance")
+    assert table["n_more"].tolist() == want.n_more.tolist()
     files = sorted(rounds.glob("round_*.json"))
     assert len(files) == table["n_more"].max() // 64
     first = json.loads(files[0].read_text())
     assert first == {"gsm8k_scaling": sorted(table.loc[table["n_more"] > 0, "problem_id"].tolist())}
     text = capsys.readouterr().out
     assert "interval width 0.1 at k=1000" in text
-    resolved_now = sum(  # Wilson interval of pass@1000 narrower than the default tol 0.05
-        (1 - (1 - hi) ** 1000) - (1 - (1 - lo) ** 1000) <= 0.05
-        for lo, hi in (_wilson(float(x), 128.0) for x in df["num_correct"]))
-    assert 0 < resolved_now < 40
-    assert f"resolved at k=1000 (tol 0.05): {resolved_now} now" in text
-    assert f"saves about the share resolved, {resolved_now / 40:.0%}," in text
-    # the variance rule: same contract, nothing to the surely solved problems
-    out_v = tmp_path / "plan_variance.csv"
+    assert f"resolved at k=1000 (tol 0.05): {resolved_now.sum()} now" in text
+    assert f"saves about the share resolved, {resolved_now.sum() / 40:.0%}," in text
+    # passuntil: same contract, another allocation
+    out_p = tmp_path / "plan_passuntil.csv"
     assert main(["plan", str(src), "--k", "1000", "--budget", "2560", "--chunk", "64",
-                 "--rule", "variance", "-o", str(out_v)]) == 0
-    table_v = pd.read_csv(out_v)
-    assert list(table_v.columns) == list(table.columns) and table_v["n_more"].sum() == 2560
-    solved = table_v["num_correct"] >= 64  # pass@1000 ~ 1
-    assert solved.any() and (table_v.loc[solved, "n_more"] == 0).all()
-    assert not table_v["n_more"].equals(table["n_more"])
+                 "--rule", "passuntil", "-o", str(out_p)]) == 0
+    table_p = pd.read_csv(out_p)
+    assert list(table_p.columns) == list(table.columns) and table_p["n_more"].sum() == 2560
+    assert (table_p.loc[resolved_now, "n_more"] == 0).all()
+    assert not table_p["n_more"].equals(table["n_more"])
     # outputs are checked before the work: a directory with rounds already is refused
     assert main(["plan", str(src), "--k", "1000", "--budget", "64", "--samples-dir", str(rounds)]) == 2
