@@ -120,6 +120,7 @@ def variance_weights(num_samples: npt.ArrayLike, num_correct: npt.ArrayLike, k: 
     """
     n = np.asarray(num_samples, dtype=np.int64).reshape(-1)
     c = np.asarray(num_correct, dtype=np.int64).reshape(-1)
+    _check(n, c, k, ci)
     if prior not in PRIORS:
         raise InputError(f"prior must be one of {', '.join(PRIORS)}, got {prior!r}")
     if prior == "posterior":
@@ -165,7 +166,7 @@ def _variance_allocation(n: IntArray, weights: FloatArray, limit: IntArray, chun
     w2 = np.where(live, weights ** 2, 0.0)
     for _ in range(left):
         total = (n + more).astype(np.float64)
-        gain = np.where(more + chunk <= room, w2 * (1.0 / total - 1.0 / (total + chunk)), -1.0)
+        gain = np.where(live & (more + chunk <= room), w2 * (1.0 / total - 1.0 / (total + chunk)), -1.0)
         more[int(np.argmax(gain))] += chunk
     return more
 
