@@ -9,11 +9,13 @@ benchmark mean.  Unresolved problems include those never solved so far whose upp
 still allows a sizeable pass@k (PassUntil: keep sampling them), and those solved only
 rarely.
 
-:func:`allocate_samples` spends a budget a ``chunk`` at a time on the unresolved problems,
-never on resolved ones.  By default (``priority="fewest"``, PassUntil) the unresolved
-problems advance together, fewest samples first; ``priority="width"`` feeds the widest
-intervals first (the problem's current success rate projected forward), the fastest way to
-narrow the interval of the benchmark mean, ``sqrt(sum_i width_i^2) / P``.
+:func:`allocate_samples` spends a budget a ``chunk`` at a time on the unresolved problems
+only.  By default (``rule="variance"``) it is the Neyman allocation: samples in proportion to
+the standard deviation of a problem's pass@k estimate (:func:`variance_weights`), never less
+for a problem that looks hopeless.  ``rule="passuntil"``: with ``priority="fewest"`` the
+unresolved problems advance together, fewest samples first; ``priority="width"`` feeds the
+widest intervals first (the problem's current success rate projected forward), the fastest
+way to narrow the interval of the benchmark mean, ``sqrt(sum_i width_i^2) / P``.
 :func:`samples_needed` says how many samples per problem (uniform) and how many in all
 (allocated widest-first) bring that interval -- the sampling noise of the problems at hand
 -- under a target width.  :func:`samples_rounds` turns an allocation into lm_eval ``--samples`` selections.
@@ -27,15 +29,28 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+from scipy import special
 from statsmodels.stats.proportion import proportion_confint
 
 from ..errors import InputError
+from ..passk.model import fit_success_model
 
-__all__ = ["Allocation", "allocate_samples", "problem_widths", "samples_needed", "samples_rounds"]
+__all__ = [
+    "PRIORS",
+    "RULES",
+    "Allocation",
+    "allocate_samples",
+    "problem_widths",
+    "samples_needed",
+    "samples_rounds",
+    "variance_weights",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 _METHOD: Final = "wilson"
+RULES: Final = ("passuntil", "variance")
+PRIORS: Final = ("lower", "interval", "posterior")
 
 
 @dataclass(frozen=True)
@@ -80,6 +95,82 @@ def _check(n: IntArray, c: IntArray, k: int, ci: float) -> None:
         raise InputError(f"ci must be in (0, 1), got {ci}")
 
 
+def variance_weights(num_samples: npt.ArrayLike, num_correct: npt.ArrayLike, k: int, *,
+                     ci: float = 0.95, prior: str = "lower") -> FloatArray:
+    """Each problem's ``a_i``: its pass@k estimate from ``n`` samples has variance ~ ``a_i^2 / n``.
+
+    For the unbiased estimator at ``n >> k`` that variance is ``f'(p)^2 p (1 - p) / n``,
+    ``f(p) = 1 - (1 - p)^k`` (delta method): ``a(p)^2 = k^2 p (1 - p)^(2k - 1)``, largest
+    at ``p* = 1/(2k)``, ~0 where pass@k is ~1 or ~0.  ``p`` is unknown:
+
+    * ``prior="lower"`` (the planner's rule): ``a(max(p*, p_lo))``, ``p_lo`` the lower limit
+      of the problem's Wilson interval: a problem gets less only once it is surely solved
+      often enough that its pass@k is near 1; a problem that looks hopeless so far is never
+      starved.
+    * ``prior="interval"``: the largest ``a(p)`` over the whole interval, so problems never
+      or rarely solved get less too.
+    * ``prior="posterior"``: ``E[a(p)^2]^(1/2)`` under the problem's posterior Beta(alpha + c,
+      beta + n - c) of a beta-binomial model fitted to all problems
+      (:func:`lm_eval_scaling.passk.model.fit_success_model`; closed form
+      ``k^2 B(A + 1, B + 2k - 1) / B(A, B)``): variance-optimal if the model were right.
+
+    The last two bias benchmark pass@k low when the counts are pooled (the unbiased
+    estimator on all samples of a problem): a problem that was unlucky so far gets fewer new
+    samples to correct it than one that was lucky (docs/passk_model.md measures it).
+    """
+    n = np.asarray(num_samples, dtype=np.int64).reshape(-1)
+    c = np.asarray(num_correct, dtype=np.int64).reshape(-1)
+    _check(n, c, k, ci)
+    if prior not in PRIORS:
+        raise InputError(f"prior must be one of {', '.join(PRIORS)}, got {prior!r}")
+    if prior == "posterior":
+        model = fit_success_model(n, c, "beta_binomial")
+        a = model.alpha[0] + c
+        b = model.beta[0] + (n - c)
+        log_e = special.betaln(a + 1.0, b + 2.0 * k - 1.0) - special.betaln(a, b)
+        post: FloatArray = k * np.exp(0.5 * log_e)
+        return post
+    lo, hi = proportion_confint(c, n, alpha=1.0 - ci, method=_METHOD)
+    p = np.clip(1.0 / (2.0 * k), lo, np.inf if prior == "lower" else hi)
+    p = np.minimum(p, 1.0 - 1e-16)
+    out: FloatArray = k * np.sqrt(p * np.exp((2.0 * k - 1.0) * np.log1p(-p)))
+    return out
+
+
+def _variance_allocation(n: IntArray, weights: FloatArray, limit: IntArray, chunks: int,
+                         chunk: int) -> IntArray:
+    """Chunks that minimise ``sum_i a_i^2 / (n_i + more_i)`` (Neyman allocation).
+
+    Continuous optimum: totals ``clip(lam * a_i, n_i, limit_i)`` (water filling, ``lam`` by
+    bisection); whole chunks of it, then the chunks left over one at a time to the largest
+    variance reduction.
+    """
+    room = np.minimum(np.maximum((limit - n) // chunk, 0), chunks) * chunk  # most a problem may still get
+    more = np.zeros(n.size, dtype=np.int64)
+    live = (weights > 0) & (room > 0)
+    if chunks == 0 or not live.any():
+        return more
+    target = float(chunks * chunk)
+
+    def spend(lam: float) -> FloatArray:
+        return np.where(live, np.clip(lam * weights - n, 0.0, room), 0.0)
+
+    lo, hi = 0.0, 1.0
+    while spend(hi).sum() < target and hi < 1e300:
+        hi *= 2.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if spend(mid).sum() < target else (lo, mid)
+    more = (np.floor(spend(lo) / chunk) * chunk).astype(np.int64)
+    left = min(chunks - int(more.sum()) // chunk, int(((room - more) // chunk)[live].sum()))
+    w2 = np.where(live, weights ** 2, 0.0)
+    for _ in range(left):
+        total = (n + more).astype(np.float64)
+        gain = np.where(live & (more + chunk <= room), w2 * (1.0 / total - 1.0 / (total + chunk)), -1.0)
+        more[int(np.argmax(gain))] += chunk
+    return more
+
+
 def allocate_samples(
     num_samples: npt.ArrayLike,
     num_correct: npt.ArrayLike,
@@ -91,34 +182,55 @@ def allocate_samples(
     ci: float = 0.95,
     cap: npt.ArrayLike | None = None,
     stop_width: float | None = None,
+    rule: str = "variance",
     priority: str = "fewest",
+    prior: str = "lower",
 ) -> Allocation:
-    """Spend ``budget`` samples (in multiples of ``chunk``) on the unresolved problems.
+    """Spend ``budget`` samples (in multiples of ``chunk``) where they reduce the error most.
 
-    ``priority``: ``"fewest"`` (PassUntil) gives each chunk to the unresolved problems with
-    the fewest samples (ties: the widest interval), so unresolved problems advance together;
-    ``"width"`` to the widest intervals (ties: fewer samples), the fastest way to narrow
-    the benchmark interval.
+    Resolved problems (pass@k interval narrower than ``tol``) get nothing.  Among the others:
 
-    ``cap``: most samples a problem may have in all (scalar or per problem).  ``stop_width``:
-    stop early once the projected benchmark interval is that narrow.  The allocation sums to
-    ``chunk * (budget // chunk)`` unless every problem is resolved (or capped) first.
+    * ``rule="variance"`` (default): the allocation that minimises
+      ``sum_i a_i^2 / (n_i + more_i)`` (Neyman), ``a_i`` from :func:`variance_weights` with
+      ``prior``: totals proportional to ``a_i``, nothing to problems already past their
+      share; problems whose pass@k is surely near 1 get (almost) nothing.
+    * ``rule="passuntil"``: ``priority="fewest"`` gives each chunk to the problems with the
+      fewest samples (ties: the widest interval), so they advance together; ``"width"`` to
+      the widest intervals (ties: fewer samples), the fastest way to narrow the benchmark
+      interval.  ``stop_width``: stop early once the projected benchmark interval is that
+      narrow.
+
+    ``cap``: most samples a problem may have in all (scalar or per problem).  The
+    allocation sums to ``chunk * (budget // chunk)`` unless every problem is resolved or
+    capped first.  ``resolved`` and the widths use the Wilson interval at the counts'
+    success rates, projected to the new sample sizes.
     """
     n = np.asarray(num_samples, dtype=np.int64).reshape(-1)
     c = np.asarray(num_correct, dtype=np.int64).reshape(-1)
     _check(n, c, k, ci)
     if budget < 0 or chunk < 1:
         raise InputError(f"need budget >= 0 and chunk >= 1, got budget={budget}, chunk={chunk}")
-    rate = c / n
-    limit = np.full(n.size, np.iinfo(np.int64).max) if cap is None else \
-        np.broadcast_to(np.asarray(cap, dtype=np.int64), n.shape)
-    more = np.zeros(n.size, dtype=np.int64)
-    widths = problem_widths(n, c, k, ci=ci)
-    before = _bench_width(widths)
-    var = widths ** 2
-    chunks = budget // chunk
+    if rule not in RULES:
+        raise InputError(f"rule must be one of {', '.join(RULES)}, got {rule!r}")
     if priority not in ("fewest", "width"):
         raise InputError(f"priority must be 'fewest' or 'width', got {priority!r}")
+    rate = c / n
+    limit = np.full(n.size, np.iinfo(np.int64).max // 2) if cap is None else \
+        np.broadcast_to(np.asarray(cap, dtype=np.int64), n.shape)
+    widths = problem_widths(n, c, k, ci=ci)
+    before = _bench_width(widths)
+    chunks = budget // chunk
+    if rule == "variance":
+        weights = np.where(widths > tol, variance_weights(n, c, k, ci=ci, prior=prior), 0.0)
+        more = _variance_allocation(n, weights, limit, chunks, chunk)
+        got = np.flatnonzero(more)
+        total = n[got] + more[got]
+        widths[got] = problem_widths(total, rate[got] * total, k, ci=ci)
+        return Allocation(n_more=more, resolved=widths <= tol, width_before=before,
+                          width_after=_bench_width(widths), budget=int(budget),
+                          spent=int(more.sum()))
+    more = np.zeros(n.size, dtype=np.int64)
+    var = widths ** 2
     while chunks > 0:
         if stop_width is not None and np.sqrt(var.sum()) / n.size <= stop_width:
             break
@@ -181,7 +293,7 @@ def samples_needed(
             lo, hi = (lo, mid) if uniform_width(mid) <= width else (mid, hi)
         uniform = hi
     alloc = allocate_samples(n, c, k, int(n.size) * max_samples, chunk=chunk, ci=ci, tol=0.0,
-                             cap=max_samples, stop_width=width, priority="width")
+                             cap=max_samples, stop_width=width, rule="passuntil", priority="width")
     allocated = alloc.spent if alloc.width_after <= width else None
     return {
         "uniform_per_problem": uniform,
