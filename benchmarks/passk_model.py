@@ -143,6 +143,12 @@ def main() -> None:
     print(f"  estimator='beta_binomial'        : {summary(model)}")
     print(f"    model kinds chosen: {', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))}")
     print(f"  estimator='pooled' (all {len(names)} checkpoints): {summary(pooled)}")
+    per_draw = pd.DataFrame({"draw": [r[0] for r in rows], "bb": model, "pooled": pooled,
+                             "plain": plain}).groupby("draw").median()
+    for col, label in (("plain", "plain beta-binomial"), ("bb", "estimator='beta_binomial'"),
+                       ("pooled", "estimator='pooled'")):
+        q = per_draw[col].quantile([0.0, 0.5, 1.0]).to_numpy()
+        print(f"    median of one draw, {label}: {q[0]:.1%} .. {q[2]:.1%} (median {q[1]:.1%})")
     print(f"    pooled fit: {np.median(fit_seconds):.1f} s per draw (median)")
     print(f"  noise floor: unbiased pass@{m} of the thinned counts vs full data: {summary(noise)}")
     print(f"  no success after thinning (not resolved: NaN + upper bound): {unresolved} "

@@ -7,17 +7,22 @@ decides pass@1000, is guessed from the shape of the rest.  Across a ladder the s
 problems are sampled at every checkpoint, and a problem that other checkpoints solve is
 likely within reach of this one too.  The pooled model uses that:
 
-    logit p_ij = theta_j + g_j * d_i + s_j * z_ij,    z_ij ~ N(0, 1),
+    logit p_ij = theta_j + g(theta_j) * d_i + s(theta_j) * z_ij,    z_ij ~ N(0, 1),
 
 and, with probability ``pi_j``, problem ``i`` is out of reach at checkpoint ``j``
-(``p_ij = 0``).  ``theta_j`` is the checkpoint's level, ``d_i`` the problem's ease (shared by
-all checkpoints), ``g_j`` how strongly ease separates problems at checkpoint ``j`` and
-``s_j`` the spread that ease does not explain.  ``c_ij`` given ``n_ij`` is binomial; the
-model is fitted by maximum likelihood to every observed ``(n_ij, c_ij)``, ``c = 0``
-included (``z`` integrated out by Gauss-Hermite quadrature, L-BFGS-B with analytic
-gradients), with weak priors that keep every parameter finite: ``d_i ~ N(0, 10^2)`` and
-``log g_j``, ``log s_j``, ``logit pi_j`` shrunk toward their means over checkpoints
-(strength ``shrinkage``, a Gaussian log-prior ``-shrinkage / 2 * sum (x_j - mean x)^2``).
+(``p_ij = 0``).  ``theta_j`` is the checkpoint's level and ``d_i`` the problem's ease,
+shared by all checkpoints.  How strongly ease separates the problems (the slope ``g``)
+and the spread that ease does not explain (``s``) change smoothly with the level: ``log g``
+and ``log s`` are quadratic in ``u = (theta - (-10)) / 5``, six coefficients for the whole
+ladder.  (Letting every checkpoint have its own slope and spread fits the data no better
+and leaves them to a checkpoint's few successes: on Pythia GSM8K thinned to 128 samples
+per problem the median error of pass@1000 was 15.9% that way, 11.9% with the level
+structure; with the slope and spread of the full data, 9.5%.)  ``c_ij`` given ``n_ij`` is
+binomial; the model is fitted by maximum likelihood to every observed ``(n_ij, c_ij)``,
+``c = 0`` included (``z`` integrated out by adaptive Gauss-Hermite quadrature, L-BFGS-B with
+analytic gradients), with weak priors that keep every parameter finite: ``d_i ~ N(0,
+10^2)``, and ``logit pi_j`` shrunk toward its mean over checkpoints (strength
+``shrinkage``, a Gaussian log-prior ``-shrinkage / 2 * sum (x_j - mean x)^2``).
 
 Given a cell's own ``(n, c)``, the posterior expected pass@k is
 ``E[1 - (1 - p)^k | n, c]`` under the model; :func:`fill_pooled_pass_at_k` keeps the
@@ -55,6 +60,10 @@ _NEWTON_STEPS: Final = 8
 _EASE_SD: Final = 10.0
 _BLOCK_ELEMENTS: Final = 2_000_000
 _GAUGE: Final = 10.0
+# the level enters slope and spread as u = (theta - centre) / scale
+_LEVEL_CENTRE: Final = -10.0
+_LEVEL_SCALE: Final = 5.0
+_COEF: Final = (-4.0, 4.0)
 # Boxes on the parameters: level, log slope, log spread, logit of the out-of-reach mass, ease.
 _THETA: Final = (-40.0, 20.0)
 _LOG_G: Final = (-6.0, 8.0)
@@ -65,8 +74,8 @@ _EASE: Final = (-200.0, 200.0)
 
 @dataclass(frozen=True)
 class PooledModel:
-    """Fitted pooled model: per-checkpoint ``theta``, ``slope``, ``spread``,
-    ``out_of_reach``; per-problem ``ease``."""
+    """Fitted pooled model: per-checkpoint ``theta``, ``slope`` and ``spread`` (functions of
+    ``theta``), ``out_of_reach``; per-problem ``ease``."""
 
     theta: FloatArray
     slope: FloatArray
@@ -86,7 +95,7 @@ class PooledModel:
         ks = np.atleast_1d(np.asarray(k, dtype=np.float64))
         out = np.empty((*n.shape, ks.size))
         for rows in _blocks(*n.shape):
-            cell = _cells(self.params, n[rows], c[rows], rows, n.shape[1])
+            cell = _cells(_expand(self.params, n.shape[0]), n[rows], c[rows], rows, n.shape[1])
             # (1 - wz) * sum_q r_q * (1 - (1 - p_q)^k)
             for j, kv in enumerate(ks):
                 out[rows, :, j] = (1.0 - cell.zero_post) * np.einsum(
@@ -139,8 +148,29 @@ class _Cells:
 
 
 def _split(t: FloatArray, num_ckpts: int) -> tuple[FloatArray, ...]:
+    """Expanded parameters: per checkpoint level, log slope, log spread, logit out-of-reach;
+    per problem ease."""
     J = num_ckpts
     return t[:J], t[J:2 * J], t[2 * J:3 * J], t[3 * J:4 * J], t[4 * J:]
+
+
+def _level(theta: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Powers ``u^0, u^1, u^2`` of the standardised level and their derivatives, ``(J, 3)``."""
+    u = (theta - _LEVEL_CENTRE) / _LEVEL_SCALE
+    powers = np.stack([np.ones_like(u), u, u * u], axis=1)
+    slopes = np.stack([np.zeros_like(u), np.ones_like(u), 2.0 * u], axis=1) / _LEVEL_SCALE
+    return powers, slopes
+
+
+def _expand(t: FloatArray, num_ckpts: int) -> FloatArray:
+    """Compact parameters ``[theta (J), logit pi (J), a (3), b (3), ease (I)]`` -> expanded,
+    with ``log g_j = a . (1, u_j, u_j^2)`` and ``log s_j = b . (1, u_j, u_j^2)``."""
+    J = num_ckpts
+    theta, logit_pi, a, b, ease = t[:J], t[J:2 * J], t[2 * J:2 * J + 3], t[2 * J + 3:2 * J + 6], t[2 * J + 6:]
+    powers, _ = _level(theta)
+    log_g = np.clip(powers @ a, *_LOG_G)
+    log_s = np.clip(powers @ b, *_LOG_S)
+    return np.concatenate([theta, log_g, log_s, logit_pi, ease])
 
 
 def _nodes(mu: FloatArray, spread: FloatArray, n: FloatArray,
@@ -167,9 +197,10 @@ def _nodes(mu: FloatArray, spread: FloatArray, n: FloatArray,
     return nodes, log_w
 
 
-def _cells(t: FloatArray, n: FloatArray, c: FloatArray, rows: slice, num_problems: int) -> _Cells:
-    J = (t.size - num_problems) // 4
-    theta, log_g, log_s, logit_pi, ease = _split(t, J)
+def _cells(e: FloatArray, n: FloatArray, c: FloatArray, rows: slice, num_problems: int) -> _Cells:
+    """Per-cell quantities for the checkpoints ``rows``; ``e`` the expanded parameters."""
+    J = (e.size - num_problems) // 4
+    theta, log_g, log_s, logit_pi, ease = _split(e, J)
     mu = theta[rows, None] + np.exp(log_g[rows])[:, None] * ease[None, :]
     spread = np.exp(log_s[rows])
     nodes, log_w = _nodes(mu, spread, n, c)
@@ -190,15 +221,16 @@ def _cells(t: FloatArray, n: FloatArray, c: FloatArray, rows: slice, num_problem
 
 def _objective(t: FloatArray, n: FloatArray, c: FloatArray, mask: FloatArray,
                shrinkage: float) -> tuple[float, FloatArray]:
-    """Negative log posterior (up to constants) and its gradient."""
+    """Negative log posterior (up to constants) and its gradient, in compact parameters."""
     J, I = n.shape
-    _, log_g, log_s, logit_pi, ease = _split(t, J)
+    e = _expand(t, J)
+    _, log_g, log_s, logit_pi, ease = _split(e, J)
     g = np.exp(log_g)
-    grad = np.zeros_like(t)
-    g_theta, g_log_g, g_log_s, g_pi, g_ease = _split(grad, J)
+    grad_e = np.zeros_like(e)
+    g_theta, g_log_g, g_log_s, g_pi, g_ease = _split(grad_e, J)
     value = 0.0
     for rows in _blocks(J, I):
-        cell = _cells(t, n[rows], c[rows], rows, I)
+        cell = _cells(e, n[rows], c[rows], rows, I)
         m = mask[rows]
         value -= float((m * np.where(m > 0, cell.log_lik, 0.0)).sum())
         s_eta = (m[..., None] * cell.score)          # (j, I, Q)
@@ -211,26 +243,34 @@ def _objective(t: FloatArray, n: FloatArray, c: FloatArray, mask: FloatArray,
         g_pi[rows] -= (m * (cell.zero_post - pi[:, None])).sum(axis=1)
     value += 0.5 * float((ease ** 2).sum()) / _EASE_SD ** 2
     g_ease += ease / _EASE_SD ** 2
-    # gauge: the mean ease and the mean log slope are not identified by the data
-    value += 0.5 * _GAUGE * I * float(ease.mean() ** 2 + log_g.mean() ** 2)
+    # gauge: the mean ease is not identified by the data
+    value += 0.5 * _GAUGE * I * float(ease.mean() ** 2)
     g_ease += _GAUGE * ease.mean()
-    g_log_g += _GAUGE * I * log_g.mean() / J
-    for x, gx in ((log_g, g_log_g), (log_s, g_log_s), (logit_pi, g_pi)):
-        dev = x - x.mean()
-        value += 0.5 * shrinkage * float((dev ** 2).sum())
-        gx += shrinkage * dev
+    dev = logit_pi - logit_pi.mean()
+    value += 0.5 * shrinkage * float((dev ** 2).sum())
+    g_pi += shrinkage * dev
+    # chain rule to the compact parameters (a clipped log slope or spread passes no gradient)
+    theta = t[:J]
+    powers, slopes = _level(theta)
+    a, b = t[2 * J:2 * J + 3], t[2 * J + 3:2 * J + 6]
+    g_log_g = np.where((powers @ a > _LOG_G[0]) & (powers @ a < _LOG_G[1]), g_log_g, 0.0)
+    g_log_s = np.where((powers @ b > _LOG_S[0]) & (powers @ b < _LOG_S[1]), g_log_s, 0.0)
+    grad = np.concatenate([g_theta + g_log_g * (slopes @ a) + g_log_s * (slopes @ b), g_pi,
+                           powers.T @ g_log_g, powers.T @ g_log_s, g_ease])
     return value, grad
 
 
 def _start(n: FloatArray, c: FloatArray, mask: FloatArray) -> FloatArray:
     J, I = n.shape
     rate = ((mask * c).sum(axis=1) + 0.5) / ((mask * n).sum(axis=1) + 1.0)
-    return np.concatenate([special.logit(rate), np.zeros(J), np.full(J, -0.5),
-                           np.full(J, -2.0), np.zeros(I)])
+    return np.concatenate([special.logit(rate), np.full(J, -2.0), np.zeros(3),
+                           [-0.5, 0.0, 0.0], np.zeros(I)])
 
 
 def _bounds(J: int, I: int) -> list[tuple[float, float]]:
-    return [_THETA] * J + [_LOG_G] * J + [_LOG_S] * J + [_LOGIT_PI] * J + [_EASE] * I
+    # a_0 = 0: the scale of the slope is the scale of the ease (a gauge)
+    return ([_THETA] * J + [_LOGIT_PI] * J + [(0.0, 0.0)] + [_COEF] * 2 + [_COEF] * 3
+            + [_EASE] * I)
 
 
 def fit_pooled_model(
@@ -263,7 +303,7 @@ def fit_pooled_model(
                             method="L-BFGS-B", bounds=_bounds(J, I),
                             options={"maxiter": max_iter, "maxfun": 2 * max_iter})
     t = np.asarray(res.x, dtype=np.float64)
-    theta, log_g, log_s, logit_pi, ease = _split(t, J)
+    theta, log_g, log_s, logit_pi, ease = _split(_expand(t, J), J)
     log_binom = (mask * np.where(obs, special.gammaln(n + 1) - special.gammaln(c + 1)
                                  - special.gammaln(n - c + 1), 0.0)).sum()
     loglik = -_objective(t, n, c, mask, 0.0)[0] + 0.5 * float((ease ** 2).sum()) / _EASE_SD ** 2
