@@ -54,8 +54,8 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 #: Gauss-Hermite nodes over z per cell (adaptive: centred on each cell's mode).
-NODES: Final = 8
-_NEWTON_STEPS: Final = 8
+NODES: Final = 12
+_NEWTON_STEPS: Final = 40
 #: prior standard deviation of the problem ease d_i
 _EASE_SD: Final = 10.0
 _BLOCK_ELEMENTS: Final = 2_000_000
@@ -103,6 +103,7 @@ class PooledModel:
         return np.clip(out, 0.0, 1.0)  # the node weights sum to 1 up to rounding
 
     def to_dict(self) -> dict[str, Any]:
+        J = self.theta.size
         return {
             "kind": "pooled",
             "theta": self.theta.tolist(),
@@ -110,6 +111,9 @@ class PooledModel:
             "spread": self.spread.tolist(),
             "out_of_reach": self.out_of_reach.tolist(),
             "ease": self.ease.tolist(),
+            # log slope and log spread = coefficients . (1, u, u^2), u = (theta + 10) / 5
+            "slope_coefficients": self.params[2 * J:2 * J + 3].tolist(),
+            "spread_coefficients": self.params[2 * J + 3:2 * J + 6].tolist(),
             "shrinkage": self.shrinkage,
             "log_likelihood": self.log_likelihood,
             "converged": self.converged,
@@ -178,18 +182,31 @@ def _nodes(mu: FloatArray, spread: FloatArray, n: FloatArray,
     """Adaptive Gauss-Hermite nodes over z for each cell, and their log weights.
 
     The integrand ``phi(z) * P(c | n, sigmoid(mu + s z))`` is log-concave in z; its mode
-    ``z*`` (Newton steps) and curvature give the change of variables ``z = z* + tau x``, so
-    that a cell with many samples (a sharp likelihood) is integrated as accurately as one
-    with few.  Nodes are held fixed while differentiating: the identity
-    ``int f(z) dz = int f(z* + tau x) tau dx`` holds for any parameters.
+    ``z*`` (bracketed Newton steps) and curvature give the change of variables
+    ``z = z* + tau x``, so that a cell with many samples (a sharp likelihood) is integrated
+    as accurately as one with few.  Nodes are held fixed while differentiating: the
+    identity ``int f(z) dz = int f(z* + tau x) tau dx`` holds for any parameters.
     """
     s = spread[:, None]
-    z = np.zeros_like(mu)
+    # the mode solves h'(z) = s (c - n p(z)) - z = 0, h' decreasing: bracketed Newton steps
+    # (a step leaving the bracket bisects instead)
+    lo = s * (c - n) - 1.0                      # h'(lo) >= 1
+    hi = s * c + 1.0                            # h'(hi) <= -1
+    z = np.clip(np.zeros_like(mu), lo, hi)
     for _ in range(_NEWTON_STEPS):
         p = special.expit(mu + s * z)
         grad = s * (c - n * p) - z
         curv = s * s * n * p * (1.0 - p) + 1.0
-        z = z + np.clip(grad / curv, -4.0, 4.0)
+        right = grad > 0
+        lo = np.where(right, z, lo)
+        hi = np.where(right, hi, z)
+        step = z + grad / curv
+        inside = (step > lo) & (step < hi)
+        z_new = np.where(inside, step, 0.5 * (lo + hi))
+        done = inside.all() and float(np.abs(z_new - z).max()) < 1e-10
+        z = z_new
+        if done:
+            break
     p = special.expit(mu + s * z)
     tau = 1.0 / np.sqrt(s * s * n * p * (1.0 - p) + 1.0)
     nodes = z[..., None] + tau[..., None] * _X
@@ -303,10 +320,13 @@ def fit_pooled_model(
                             method="L-BFGS-B", bounds=_bounds(J, I),
                             options={"maxiter": max_iter, "maxfun": 2 * max_iter})
     t = np.asarray(res.x, dtype=np.float64)
-    theta, log_g, log_s, logit_pi, ease = _split(_expand(t, J), J)
+    e = _expand(t, J)
+    theta, log_g, log_s, logit_pi, ease = _split(e, J)
     log_binom = (mask * np.where(obs, special.gammaln(n + 1) - special.gammaln(c + 1)
                                  - special.gammaln(n - c + 1), 0.0)).sum()
-    loglik = -_objective(t, n, c, mask, 0.0)[0] + 0.5 * float((ease ** 2).sum()) / _EASE_SD ** 2
+    loglik = sum(float((mask[rows] * np.where(mask[rows] > 0,
+                                              _cells(e, n[rows], c[rows], rows, I).log_lik, 0.0)).sum())
+                 for rows in _blocks(J, I))
     return PooledModel(theta=theta, slope=np.exp(log_g), spread=np.exp(log_s),
                        out_of_reach=special.expit(logit_pi), ease=ease, shrinkage=shrinkage,
                        log_likelihood=float(loglik + log_binom), converged=bool(res.success),

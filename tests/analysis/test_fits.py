@@ -272,20 +272,12 @@ def test_beta_binomial_points_use_every_problem(pythia) -> None:
 
 
 @pytest.mark.slow
-def test_problem_bootstrap_with_the_model_estimator() -> None:
+@pytest.mark.parametrize("estimator", ["beta_binomial", "pooled"])
+def test_problem_bootstrap_with_the_model_estimators(estimator: str) -> None:
     counts, ladder = simulated_tables(n_samples=500, problems=30)
-    points = passk_points(counts, ladder, ks=[2000], estimator="beta_binomial")
+    points = passk_points(counts, ladder, ks=[2000], estimator=estimator)  # type: ignore[arg-type]
     assert (points["num_problems_excluded"] == 0).all()
-    options = FitOptions(bootstrap=6, seed=1, estimator="beta_binomial", n_jobs=1)
+    options = FitOptions(bootstrap=6, seed=1, estimator=estimator, n_jobs=1)  # type: ignore[arg-type]
     (fit,) = fit_table(points, laws=["compute"], options=options, counts=counts)
     assert fit.ci is not None and fit.n_boot >= 5
 
-
-@pytest.mark.slow
-def test_problem_bootstrap_with_the_pooled_estimator() -> None:
-    counts, ladder = simulated_tables(n_samples=500, problems=30)
-    points = passk_points(counts, ladder, ks=[2000], estimator="pooled")
-    assert (points["num_problems_excluded"] == 0).all()
-    options = FitOptions(bootstrap=6, seed=1, estimator="pooled", n_jobs=1)
-    (fit,) = fit_table(points, laws=["compute"], options=options, counts=counts)
-    assert fit.ci is not None and fit.n_boot >= 5
