@@ -109,9 +109,9 @@ def _table(n, c, names=None):
 
 
 def test_passk_table_pooled_sources_intervals_and_unresolved_checkpoints():
-    n, c, _ = _simulate(4, num_ckpts=6, num_problems=40)
+    n, c, _ = _simulate(4, num_ckpts=5, num_problems=25)
     c[0] = 0  # a checkpoint without any success
-    table = passk_table(_table(n, c), [1, 1000], ci=0.9, n_boot=20, seed=0, estimator="pooled")
+    table = passk_table(_table(n, c), [1, 1000], ci=0.9, n_boot=10, seed=0, estimator="pooled")
     first = table[table["checkpoint"] == "m0@main"].set_index("k")
     assert first.loc[1, "pass_at_k"] == 0.0 and first.loc[1, "source"] == "unbiased"
     assert np.isnan(first.loc[1000, "pass_at_k"]) and first.loc[1000, "source"] == "not_resolved"
