@@ -35,6 +35,8 @@ in blocks of checkpoints (about :data:`_BLOCK_ELEMENTS` elements each).
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -52,7 +54,11 @@ __all__ = [
     "resampled_pooled_pass_at_k",
 ]
 
+log = logging.getLogger(__name__)
+
 FloatArray = npt.NDArray[np.float64]
+#: a pooled bootstrap projected to take longer than this (seconds) is announced
+_SLOW_BOOTSTRAP_S: Final = 60.0
 #: Gauss-Hermite nodes over z per cell (adaptive: centred on each cell's mode).
 NODES: Final = 12
 _NEWTON_STEPS: Final = 40
@@ -376,9 +382,16 @@ def resampled_pooled_pass_at_k(model: PooledModel, num_samples: npt.ArrayLike,
     n, c = _matrices(num_samples, num_correct)
     ks = np.atleast_1d(np.asarray(k, dtype=np.int64))
     out = np.empty((weights.shape[0], n.shape[0], ks.size))
+    started = time.perf_counter()
     for b, w in enumerate(tqdm(weights, desc=progress, unit="resample", leave=False,
                                disable=None if progress else True)):
         refit = fit_pooled_model(n, c, observed=observed, problem_weights=w,
                                  shrinkage=model.shrinkage, start=model)
         out[b] = pooled_benchmark_pass_at_k(refit, n, c, observed, ks, problem_weights=w)
+        if b == 0 and progress:
+            projected = (time.perf_counter() - started) * weights.shape[0]
+            if projected > _SLOW_BOOTSTRAP_S:
+                log.warning("%s: %d resamples, each refitting the pooled model: about %.0f "
+                            "minutes (fewer resamples: --bootstrap; none: --ci 0)", progress,
+                            weights.shape[0], projected / 60.0)
     return out

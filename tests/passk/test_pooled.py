@@ -190,3 +190,15 @@ def test_log_likelihood_is_the_sum_of_integrated_cell_likelihoods():
             cells[j, i] = np.logaddexp(np.log1p(-pi) + reach, np.log(pi) if c[j, i] == 0 else -np.inf)
     # 12 adaptive nodes: a few 1e-4 per cell at worst on such cells
     assert model.log_likelihood == pytest.approx(cells.sum(), abs=1e-3 * n.size)
+
+
+def test_a_long_pooled_bootstrap_is_announced(monkeypatch, caplog):
+    n, c, _ = _simulate(7, num_ckpts=3, num_problems=10)
+    model = pooled.fit_pooled_model(n, c)
+    weights = np.ones((2, 10))
+    monkeypatch.setattr(pooled, "_SLOW_BOOTSTRAP_S", 0.0)
+    with caplog.at_level("WARNING", logger="lm_eval_scaling.passk.pooled"):
+        out = pooled.resampled_pooled_pass_at_k(model, n, c, np.ones(n.shape, bool), [1000],
+                                                weights, progress="pooled bootstrap (t)")
+    assert out.shape == (2, 3, 1)
+    assert "2 resamples" in caplog.text and "--bootstrap" in caplog.text
