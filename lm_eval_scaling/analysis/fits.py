@@ -255,7 +255,8 @@ def _pooled_resamples(counts: pd.DataFrame, ks: npt.NDArray[np.int64], weights: 
     from ..passk.pooled import fit_pooled_model, resampled_pooled_pass_at_k
 
     keys, ids, n, c, observed = count_matrices(counts)
-    order = np.array([{str(p): i for i, p in enumerate(pids)}[pid] for pid in ids])
+    column = {str(p): i for i, p in enumerate(pids)}
+    order = np.array([column[pid] for pid in ids])
     fitted = fit_pooled_model(n, c, observed=observed)
     boot = resampled_pooled_pass_at_k(fitted, n, c, observed, ks, weights[:, order],
                                       progress=f"pooled bootstrap ({task})")

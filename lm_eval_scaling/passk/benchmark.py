@@ -402,7 +402,6 @@ def _pooled_task(
     from .pooled import fit_pooled_model, pooled_benchmark_pass_at_k, resampled_pooled_pass_at_k
 
     keys, ids, n, c, observed = count_matrices(counts)
-    row_of = {key: j for j, key in enumerate(keys)}
     J, P = n.shape
     short = ks[None, :] > np.where(observed, n, np.iinfo(np.int64).max).min(axis=1)[:, None]
     solved = (c * observed).sum(axis=1) > 0
@@ -422,7 +421,7 @@ def _pooled_task(
                                           progress=f"pooled bootstrap ({task})")  # (B, J, K)
         for j in range(J):
             low[j], high[j] = _quantiles(boot[:, j, :], ci)
-    for (model_name, revision), j in row_of.items():
+    for j, (model_name, revision) in enumerate(keys):
         count = np.full(ks.shape, int(observed[j].sum()), dtype=np.int64)
         if solved[j]:
             value, lo, hi = mean[j], low[j], high[j]

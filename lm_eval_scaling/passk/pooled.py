@@ -100,8 +100,9 @@ class PooledModel:
         n, c = _matrices(num_samples, num_correct)
         ks = np.atleast_1d(np.asarray(k, dtype=np.float64))
         out = np.empty((*n.shape, ks.size))
+        e = _expand(self.params, n.shape[0])
         for rows in _blocks(*n.shape):
-            cell = _cells(_expand(self.params, n.shape[0]), n[rows], c[rows], rows, n.shape[1])
+            cell = _cells(e, n[rows], c[rows], rows, n.shape[1])
             # (1 - wz) * sum_q r_q * (1 - (1 - p_q)^k)
             for j, kv in enumerate(ks):
                 out[rows, :, j] = (1.0 - cell.zero_post) * np.einsum(
