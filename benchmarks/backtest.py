@@ -1,4 +1,4 @@
-"""Benchmark: the full backtest grid on the shared Pythia/GSM8K data.
+"""Benchmark: the full backtest grid on the Pythia/GSM8K counts.
 
 3 laws (compute, params_tokens, gold) x 24 log-spaced k in [1, 10^4] x every compute cap
 below the target (Pythia-12B at 300B tokens; step-1 checkpoints excluded), no bootstrap.
@@ -6,7 +6,7 @@ Runs, in the same process: the default (warm starts along the caps, 2 worker pro
 the same serially, and (unless --skip-cold) serially without warm starts; prints the
 times and the ratios, then the summary (error and stability horizons per law and k).
 
-    python benchmarks/backtest.py [--data ../shared/data/pythia_gsm8k] [--skip-cold]
+    python benchmarks/backtest.py --data PATH/TO/pythia_gsm8k [--skip-cold]
 """
 
 from __future__ import annotations
@@ -26,14 +26,14 @@ from lm_eval_scaling.fit.laws import get_law
 from lm_eval_scaling.tables.ladder import load_ladder
 from lm_eval_scaling.tables.schema import read_counts, read_gold
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "pythia_gsm8k"
 KS = sorted({int(v) for v in np.round(np.geomspace(1, 10_000, 25))})  # 24 values
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--data", type=Path, required=True,
+                    help="folder with the Pythia GSM8K counts.csv and ladder.csv")
     ap.add_argument("--skip-cold", action="store_true")
     ap.add_argument("--summary", type=Path, default=None, help="write the summary CSV here")
     args = ap.parse_args()

@@ -1,4 +1,4 @@
-"""Fit the three laws of 2509.24012 to the shared Pythia/GSM8K data at 24 values of k.
+"""Fit the three laws of 2509.24012 to the Pythia/GSM8K counts at 24 values of k.
 
 Writes examples/pythia_fits.csv: one row per (law, k) with every fitted parameter, whether
 it is at its bound, its display form (``0 (at bound) [0, x]``), its standard error and its
@@ -6,10 +6,10 @@ bootstrap CI (problems resampled with replacement, refit), the number of points 
 censored and excluded, the convergence and identification flags and R^2 (log space).
 
 The untrained step-1 checkpoints (2M tokens, ``*_2M``) are left out: the paper used 8
-checkpoints per size and the shared data has 9; the step-1 ones reflect the random
+checkpoints per size and the data has 9; the step-1 ones reflect the random
 initialisation, not training compute (see docs/fitting.md).
 
-    python examples/pythia_fits.py [--data ../shared/data/pythia_gsm8k] [--bootstrap 100]
+    python examples/pythia_fits.py --data PATH/TO/pythia_gsm8k [--bootstrap 100]
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from lm_eval_scaling.tables.ladder import load_ladder
 from lm_eval_scaling.tables.schema import read_counts, read_gold
 
 HERE = Path(__file__).resolve().parent
-DATA = HERE.parents[1] / "shared" / "data" / "pythia_gsm8k"
 KS = sorted({int(v) for v in np.round(np.geomspace(1, 10_000, 25))})  # 24 values
 LAWS = ("compute", "params_tokens", "gold")
 
@@ -58,7 +57,8 @@ def fits_table(data: Path, *, bootstrap: int, seed: int, exclude: tuple[str, ...
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--data", type=Path, required=True,
+                    help="folder with the Pythia GSM8K counts.csv, ladder.csv and gold.csv")
     ap.add_argument("--bootstrap", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("-o", "--output", type=Path, default=HERE / "pythia_fits.csv")
