@@ -61,7 +61,7 @@ FloatArray = npt.NDArray[np.float64]
 _SLOW_BOOTSTRAP_S: Final = 60.0
 #: Gauss-Hermite nodes over z per cell (adaptive: centred on each cell's mode).
 NODES: Final = 12
-_NEWTON_STEPS: Final = 40
+_NEWTON_STEPS: Final = 200
 #: prior standard deviation of the problem ease d_i
 _EASE_SD: Final = 10.0
 _BLOCK_ELEMENTS: Final = 2_000_000
@@ -195,24 +195,26 @@ def _nodes(mu: FloatArray, spread: FloatArray, n: FloatArray,
     identity ``int f(z) dz = int f(z* + tau x) tau dx`` holds for any parameters.
     """
     s = spread[:, None]
-    # the mode solves h'(z) = s (c - n p(z)) - z = 0, h' decreasing: bracketed Newton steps
-    # (a step leaving the bracket bisects instead)
-    lo = s * (c - n) - 1.0                      # h'(lo) >= 1
-    hi = s * c + 1.0                            # h'(hi) <= -1
+    # The mode solves h'(z) = s (c - n p(z)) - z = 0 with h' decreasing.  With z_a the z at
+    # which p = (c + 1/2) / (n + 1), |c - n p(z_a)| <= 1/2, so the root lies within
+    # [min(0, z_a) - s/2 - 1, max(0, z_a) + s/2 + 1]: bracketed Newton steps from there
+    # (a step leaving the bracket bisects it; a cell at its root stays put).
+    z_a = (special.logit((c + 0.5) / (n + 1.0)) - mu) / s
+    lo = np.maximum(s * (c - n) - 1.0, np.minimum(0.0, z_a) - 0.5 * s - 1.0)
+    hi = np.minimum(s * c + 1.0, np.maximum(0.0, z_a) + 0.5 * s + 1.0)
     z = np.clip(np.zeros_like(mu), lo, hi)
     for _ in range(_NEWTON_STEPS):
         p = special.expit(mu + s * z)
         grad = s * (c - n * p) - z
         curv = s * s * n * p * (1.0 - p) + 1.0
-        right = grad > 0
-        lo = np.where(right, z, lo)
-        hi = np.where(right, hi, z)
+        lo = np.where(grad > 0, z, lo)
+        hi = np.where(grad < 0, z, hi)
         step = z + grad / curv
-        inside = (step > lo) & (step < hi)
-        z_new = np.where(inside, step, 0.5 * (lo + hi))
-        done = inside.all() and float(np.abs(z_new - z).max()) < 1e-10
+        inside = (step >= lo) & (step <= hi)
+        z_new = np.where(grad == 0, z, np.where(inside, step, 0.5 * (lo + hi)))
+        moved = float(np.abs(z_new - z).max(initial=0.0))
         z = z_new
-        if done:
+        if moved < 1e-10:
             break
     p = special.expit(mu + s * z)
     tau = 1.0 / np.sqrt(s * s * n * p * (1.0 - p) + 1.0)
