@@ -248,9 +248,11 @@ def _rows_of(points: pd.DataFrame, fit: FitResult) -> npt.NDArray[np.int64]:
 
 
 def _pooled_resamples(counts: pd.DataFrame, ks: npt.NDArray[np.int64], weights: FloatArray,
-                      pids: npt.NDArray[Any], task: str) -> dict[tuple[str, str], FloatArray]:
+                      pids: npt.NDArray[Any], task: str, *, hierarchical: bool,
+                      seed: np.random.SeedSequence) -> dict[tuple[str, str], FloatArray]:
     """``estimator="pooled"``: (model, revision) -> (B, K) pass@k of each resample of the
-    task's problems (``weights`` over ``pids``), one pooled refit per resample."""
+    task's problems (``weights`` over ``pids``), one pooled refit per resample;
+    ``hierarchical`` also redraws every cell's correct count (generator seeded by ``seed``)."""
     from ..passk.benchmark import count_matrices
     from ..passk.pooled import fit_pooled_model, resampled_pooled_pass_at_k
 
@@ -259,7 +261,8 @@ def _pooled_resamples(counts: pd.DataFrame, ks: npt.NDArray[np.int64], weights: 
     order = np.array([column[pid] for pid in ids])
     fitted = fit_pooled_model(n, c, observed=observed)
     boot = resampled_pooled_pass_at_k(fitted, n, c, observed, ks, weights[:, order],
-                                      progress=f"pooled bootstrap ({task})")
+                                      progress=f"pooled bootstrap ({task})",
+                                      hierarchical=hierarchical, seed=seed)
     return {key: boot[:, j, :] for j, key in enumerate(keys)}
 
 
@@ -282,10 +285,14 @@ def resampled_passk(counts: pd.DataFrame, ks: npt.NDArray[np.int64], points: pd.
     for task, tgrp in counts.groupby("task", sort=True):
         pids = np.unique(tgrp["problem_id"].to_numpy())
         pos = {pid: i for i, pid in enumerate(pids)}
-        rng = np.random.default_rng(np.random.SeedSequence([seed, zlib.crc32(str(task).encode())]))
+        task_key = zlib.crc32(str(task).encode())
+        rng = np.random.default_rng(np.random.SeedSequence([seed, task_key]))
         weights = rng.multinomial(len(pids), np.full(len(pids), 1.0 / len(pids)),
                                   size=n_boot).astype(np.float64)  # (B, U)
-        pooled = _pooled_resamples(tgrp, ks, weights, pids, str(task)) if estimator == "pooled" else {}
+        # the pooled redraws: their own stream of the task's seed
+        pooled = (_pooled_resamples(tgrp, ks, weights, pids, str(task), hierarchical=hierarchical,
+                                    seed=np.random.SeedSequence([seed, task_key, 1]))
+                  if estimator == "pooled" else {})
         for (model, revision), grp in tgrp.groupby(["model", "revision"], sort=True):
             name = checkpoint_name(model, revision)
             idx = np.array([pos[p] for p in grp["problem_id"]])

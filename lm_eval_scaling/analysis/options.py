@@ -40,7 +40,7 @@ class FitOptions:
     k get their pass@k from a model of per-problem success probabilities, so every problem
     counts at every k and ``policy`` no longer applies) or ``"pooled"`` (the same, with one
     model fitted to all checkpoints of a task together).  ``hierarchical``: every bootstrap
-    also redraws each problem's correct count given its samples (not with ``"pooled"``).
+    also redraws each problem's correct count given its samples.
     ``bootstrap``/``ci``/``seed``: problem-bootstrap refits for percentile CIs at level
     ``ci`` (0 = asymptotic standard errors only), seeded.  ``n_jobs``: worker processes
     (``None`` = up to 2 where it pays).  ``warm_start``: backtest fits start from the next
@@ -92,10 +92,6 @@ class FitOptions:
             _bad("estimator", self.estimator, f"one of {', '.join(ESTIMATORS)}")
         if not isinstance(self.hierarchical, bool):
             _bad("hierarchical", self.hierarchical, "True or False")
-        if self.hierarchical and self.estimator == "pooled":
-            _bad("hierarchical", self.hierarchical,
-                 "False with estimator 'pooled' (the hierarchical bootstrap is available "
-                 "with 'unbiased' and 'beta_binomial')")
         if not (_is_int(self.bootstrap) and self.bootstrap >= 0):
             _bad("bootstrap", self.bootstrap, "an integer >= 0 (refits)")
         if not (_is_number(self.ci) and 0 < self.ci < 1):

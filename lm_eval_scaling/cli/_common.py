@@ -333,8 +333,7 @@ def add_estimator_arguments(p: argparse.ArgumentParser, *, default: str = "unbia
                         "problem's ease; every bootstrap resample refits it, seconds each)")
     p.add_argument("--hierarchical", action="store_true",
                    help="bootstrap over problems and then each problem's correct count given "
-                        "its samples (adds sampling noise; default: problems only; not with "
-                        "--estimator pooled)")
+                        "its samples (adds sampling noise; default: problems only)")
 
 
 def fit_options(args: argparse.Namespace, **overrides: Any) -> FitOptions:

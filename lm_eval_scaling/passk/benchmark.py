@@ -27,16 +27,16 @@ Two estimators:
   (:mod:`lm_eval_scaling.passk.pooled`: problem ease shared by the checkpoints), so a
   problem never solved in a checkpoint's few samples borrows from what the other
   checkpoints saw of it.  Intervals refit the pooled model on every resample of problems
-  (one resample for all checkpoints of the task); ``hierarchical`` is not available.
+  (one resample for all checkpoints of the task).
 
 ``neg_log_pass_at_k`` is NaN and ``censored`` is True where pass@k = 0 (below the
 resolution of the samples drawn): never ``inf``.
 
 Bootstrap.  Resamples draw problems with replacement (``hierarchical=False``), or draw
 problems and then redraw each drawn problem's ``c`` from Binomial(``n``, ``c / n``), or
-with ``estimator="beta_binomial"`` from Binomial(``n``, ``p``) with ``p`` drawn from the
-problem's posterior under the model (``hierarchical=True``: adds the sampling noise of the
-finite ``n`` to the spread over problems).  Resample weights come from :func:`bootstrap_weights`; in :func:`passk_table`
+with ``estimator="beta_binomial"`` or ``"pooled"`` from Binomial(``n``, ``p``) with ``p``
+drawn from the problem's (the cell's) posterior under the model (``hierarchical=True``: adds
+the sampling noise of the finite ``n`` to the spread over problems).  Resample weights come from :func:`bootstrap_weights`; in :func:`passk_table`
 they are seeded from ``seed`` and the checkpoint's task and problem set, so checkpoints
 that share a problem set share their resamples (a paired bootstrap), and results do not
 depend on row order or on how checkpoints are batched.
@@ -185,9 +185,6 @@ def _check_args(policy: str, ci: float | None, estimator: str, model: str,
         raise InputError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
     if model not in _MODEL_CHOICES:
         raise InputError(f"model must be one of {_MODEL_CHOICES}, got {model!r}")
-    if estimator == "pooled" and hierarchical:
-        raise InputError("hierarchical: the hierarchical bootstrap is available with the "
-                         "'unbiased' and 'beta_binomial' estimators, not with 'pooled'")
 
 
 def _unbiased_point(
@@ -396,7 +393,7 @@ def count_matrices(counts: pd.DataFrame) -> tuple[list[tuple[str, str]], list[st
 
 def _pooled_task(
     counts: pd.DataFrame, task: str, ks: npt.NDArray[np.int64], *, ci: float | None,
-    n_boot: int, seed: int,
+    n_boot: int, seed: int, hierarchical: bool,
 ) -> dict[tuple[str, str, str], BenchmarkPassAtK]:
     """``estimator="pooled"`` for the checkpoints of one task: one fit, one bootstrap."""
     from .pooled import fit_pooled_model, pooled_benchmark_pass_at_k, resampled_pooled_pass_at_k
@@ -416,9 +413,12 @@ def _pooled_task(
     low = np.full(mean.shape, np.nan)
     high = np.full(mean.shape, np.nan)
     if ci:
-        weights = bootstrap_weights(P, n_boot, _problem_set_seed(seed, task, ids))
+        task_seed = _problem_set_seed(seed, task, ids)
+        weights = bootstrap_weights(P, n_boot, task_seed)
         boot = resampled_pooled_pass_at_k(fitted, n, c, observed, ks, weights,
-                                          progress=f"pooled bootstrap ({task})")  # (B, J, K)
+                                          progress=f"pooled bootstrap ({task})",
+                                          hierarchical=hierarchical,
+                                          seed=_child_rng(task_seed, 1))  # (B, J, K)
         for j in range(J):
             low[j], high[j] = _quantiles(boot[:, j, :], ci)
     for j, (model_name, revision) in enumerate(keys):
@@ -485,7 +485,7 @@ def passk_table(
     if estimator == "pooled":
         for task, tgrp in counts.groupby("task", sort=True):
             pooled.update(_pooled_task(tgrp, str(task), ks, ci=ci if boot_on else None,
-                                       n_boot=n_boot, seed=seed))
+                                       n_boot=n_boot, seed=seed, hierarchical=hierarchical))
     rows: list[dict[str, object]] = []
     # Vectorised bootstrap: (problem-set seed key) -> pending columns of one batch.
     pending: dict[tuple[str, tuple[str, ...]], list[tuple[int, npt.NDArray[np.float64],

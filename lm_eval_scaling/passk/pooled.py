@@ -109,6 +109,23 @@ class PooledModel:
                     "jiq,jiq->ji", cell.resp, -np.expm1(kv * cell.log1mp))
         return np.clip(out, 0.0, 1.0)  # the node weights sum to 1 up to rounding
 
+    def draw_correct(self, num_samples: npt.ArrayLike, num_correct: npt.ArrayLike,
+                     rng: np.random.Generator) -> npt.NDArray[np.int64]:
+        """Correct counts redrawn given each cell's samples, ``(J, I)``: ``p_ij`` drawn from
+        the cell's posterior under the model (out of reach with its posterior probability,
+        else one of its quadrature nodes with its posterior weight), then
+        ``c ~ Binomial(n_ij, p_ij)``.  The resample of a hierarchical bootstrap."""
+        n, c = _matrices(num_samples, num_correct)
+        p = np.zeros(n.shape)
+        e = _expand(self.params, n.shape[0])
+        for rows in _blocks(*n.shape):
+            cell = _cells(e, n[rows], c[rows], rows, n.shape[1])
+            node = (np.cumsum(cell.resp, axis=-1) < rng.random(cell.resp.shape[:-1])[..., None]).sum(axis=-1)
+            node = np.minimum(node, NODES - 1)[..., None]
+            reach = rng.random(node.shape[:-1]) >= cell.zero_post
+            p[rows] = np.where(reach, -np.expm1(np.take_along_axis(cell.log1mp, node, axis=-1)[..., 0]), 0.0)
+        return rng.binomial(n.astype(np.int64), p).astype(np.int64)
+
     def to_dict(self) -> dict[str, Any]:
         J = self.theta.size
         return {
@@ -375,22 +392,29 @@ def pooled_benchmark_pass_at_k(model: PooledModel, num_samples: npt.ArrayLike,
 def resampled_pooled_pass_at_k(model: PooledModel, num_samples: npt.ArrayLike,
                                num_correct: npt.ArrayLike, observed: npt.ArrayLike,
                                k: npt.ArrayLike, weights: FloatArray,
-                               progress: str | None = None) -> FloatArray:
+                               progress: str | None = None, *, hierarchical: bool = False,
+                               seed: int | np.random.SeedSequence | np.random.Generator = 0,
+                               ) -> FloatArray:
     """Benchmark pass@k of each bootstrap resample of problems, refitting the pooled model
     (warm-started from ``model``): shape ``(B, J, K)``.  ``weights`` (B, I) are problem
-    multiplicities, shared by all checkpoints (a paired bootstrap).  ``progress``: the
-    label of a progress bar over resamples (shown on a terminal)."""
+    multiplicities, shared by all checkpoints (a paired bootstrap).  ``hierarchical``: each
+    resample also redraws every cell's correct count (:meth:`PooledModel.draw_correct`,
+    with the generator ``seed`` gives), so the interval carries the binomial noise of each
+    cell's samples.  ``progress``: the label of a progress bar over resamples (shown on a
+    terminal)."""
     from tqdm.auto import tqdm
 
     n, c = _matrices(num_samples, num_correct)
     ks = np.atleast_1d(np.asarray(k, dtype=np.int64))
     out = np.empty((weights.shape[0], n.shape[0], ks.size))
+    rng = np.random.default_rng(seed) if hierarchical else None
     started = time.perf_counter()
     for b, w in enumerate(tqdm(weights, desc=progress, unit="resample", leave=False,
                                disable=None if progress else True)):
-        refit = fit_pooled_model(n, c, observed=observed, problem_weights=w,
+        cb = model.draw_correct(n, c, rng) if rng is not None else c
+        refit = fit_pooled_model(n, cb, observed=observed, problem_weights=w,
                                  shrinkage=model.shrinkage, start=model)
-        out[b] = pooled_benchmark_pass_at_k(refit, n, c, observed, ks, problem_weights=w)
+        out[b] = pooled_benchmark_pass_at_k(refit, n, cb, observed, ks, problem_weights=w)
         if b == 0 and progress:
             projected = (time.perf_counter() - started) * weights.shape[0]
             if projected > _SLOW_BOOTSTRAP_S:

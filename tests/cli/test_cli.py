@@ -174,5 +174,3 @@ def test_passk_pooled_estimator(tmp_path: Path) -> None:
     assert set(got.loc[got["k"] == 1, "source"]) == {"unbiased"}
     assert set(got.loc[got["k"] == k_big, "source"]) <= {"pooled", "not_resolved"}
     np.testing.assert_allclose(pd.to_numeric(got["pass_at_k"]), want["pass_at_k"], rtol=1e-12)
-    assert main(["passk", str(src), "--k", str(k_big), "--estimator", "pooled",
-                 "--hierarchical"]) == 2

@@ -151,15 +151,43 @@ def test_passk_table_pooled_sources_intervals_and_unresolved_checkpoints():
     assert (far["num_problems_excluded"] == 0).all()
 
 
+def test_redrawn_counts_follow_each_cells_posterior():
+    n, c, _ = _simulate(6, num_ckpts=4, num_problems=12)
+    n[1, 3] = 0  # a cell not sampled
+    c[1, 3] = 0
+    n[2, 5], c[2, 5] = 2_000_000, 40  # a sharp cell
+    model = pooled.fit_pooled_model(n, c)
+    rng = np.random.default_rng(0)
+    draws = np.stack([model.draw_correct(n, c, rng) for _ in range(3000)])
+    assert draws.shape == (3000, *n.shape) and (draws >= 0).all() and (draws <= n).all()
+    assert (draws[:, 1, 3] == 0).all()
+    # E[c*] = n E[p | n, c]: the posterior mean of p, as E[1 - (1 - p)^1] at k = 1
+    want = n * model.posterior_pass_at_k(n, c, [1])[:, :, 0]
+    se = np.sqrt(np.maximum(draws.var(axis=0), want) / draws.shape[0])  # rare cells: Poisson
+    assert (np.abs(draws.mean(axis=0) - want) <= 5 * se).all()
+    # a cell with many samples: c* ~ 40, with variance ~ 40 from the posterior of p and
+    # ~ 40 from the binomial draw
+    assert abs(draws[:, 2, 5].mean() - 40) < 1.5
+    assert 0.8 < draws[:, 2, 5].std() / np.sqrt(80) < 1.2
+
+
+def test_hierarchical_pooled_intervals_are_wider_and_seeded():
+    n, c, _ = _simulate(7, num_ckpts=5, num_problems=25, n=64)
+    table = _table(n, c)
+    kwargs = dict(ci=0.9, n_boot=12, seed=3, estimator="pooled")
+    flat = passk_table(table, [1000], **kwargs)
+    deep = passk_table(table, [1000], hierarchical=True, **kwargs)
+    again = passk_table(table, [1000], hierarchical=True, **kwargs)
+    pd.testing.assert_frame_equal(deep, again)
+    np.testing.assert_allclose(deep["pass_at_k"], flat["pass_at_k"])  # point values unchanged
+    width = lambda t: (t["ci_high"] - t["ci_low"]).to_numpy()  # noqa: E731
+    assert np.median(width(deep) / width(flat)) > 1.0
+
+
 def test_pooled_is_refused_where_it_cannot_apply():
     with pytest.raises(InputError, match="passk_table"):
         benchmark_pass_at_k([128, 128], [1, 0], [1000], estimator="pooled")
-    n, c, _ = _simulate(5, num_ckpts=3, num_problems=10)
-    with pytest.raises(InputError, match="hierarchical"):
-        passk_table(_table(n, c), [1000], estimator="pooled", hierarchical=True)
-    with pytest.raises(InputError, match="'hierarchical'"):
-        FitOptions(estimator="pooled", hierarchical=True)
-    assert FitOptions(estimator="pooled").estimator == "pooled"
+    assert FitOptions(estimator="pooled", hierarchical=True).estimator == "pooled"
     with pytest.raises(ValueError, match="matrices"):
         pooled.fit_pooled_model(np.array([128, 128]), np.array([1, 0]))
 
