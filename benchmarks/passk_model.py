@@ -20,6 +20,12 @@ bound there, and the script checks it covers the full-data value).  For scale it
 the same error for the unbiased pass@128 of the thinned counts against the full-data
 pass@128 (the sampling noise of 128 samples per problem, no extrapolation).
 
+``--floor`` adds what the pooled model reaches when it knows more than the thinned counts:
+its every parameter from a pooled fit to the full data (only each cell's own thinned count
+left to the posterior), and every parameter but the checkpoint levels from the full data
+(the levels refitted to the thinned counts).  The second is the floor that the luck of a
+checkpoint's few successes sets for any estimate of its level.
+
 ``--expected`` adds the noise-free version: each model fitted to the exact distribution
 of the thinned counts (hypergeometric probabilities as weights) instead of one draw.
 
@@ -33,12 +39,14 @@ import time
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, stats
 
+from lm_eval_scaling.passk import pooled as pooled_module
 from lm_eval_scaling.passk.benchmark import benchmark_pass_at_k, bootstrap_weights, count_matrices
 from lm_eval_scaling.passk.estimator import pass_at_k
 from lm_eval_scaling.passk.model import MODEL_KINDS, fit_success_model, thin_counts
 from lm_eval_scaling.passk.pooled import (
+    PooledModel,
     fit_pooled_model,
     pooled_benchmark_pass_at_k,
     resampled_pooled_pass_at_k,
@@ -60,6 +68,23 @@ def summary(errors: list[float]) -> str:
             f"   zeros {zeros}   ({e.size} estimates)")
 
 
+def levels_refit(full: PooledModel, n: np.ndarray, c: np.ndarray, observed: np.ndarray) -> PooledModel:
+    """``full`` with only the checkpoint levels refitted to ``(n, c)``: a diagnostic that
+    reaches into the module's private objective (every other parameter pinned by its box)."""
+    J = n.shape[0]
+    x0 = full.params
+    bounds = pooled_module._bounds(J, n.shape[1])
+    bounds[J:] = [(v, v) for v in x0[J:]]
+    res = optimize.minimize(pooled_module._objective, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                            args=(n.astype(float), c.astype(float), observed.astype(float), full.shrinkage))
+    e = pooled_module._expand(res.x, J)
+    theta, log_g, log_s, _, ease = pooled_module._split(e, J)
+    return PooledModel(theta=theta, slope=np.exp(log_g), spread=np.exp(log_s),
+                       out_of_reach=full.out_of_reach, ease=ease, shrinkage=full.shrinkage,
+                       log_likelihood=float("nan"), converged=bool(res.success),
+                       iterations=int(res.nit), params=res.x)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--counts", required=True, help="Pythia GSM8K counts.csv")
@@ -67,10 +92,13 @@ def main() -> None:
     ap.add_argument("--m", type=int, default=128, help="samples per problem after thinning")
     ap.add_argument("--draws", type=int, default=5, help="thinning draws (seeds 0..draws-1)")
     ap.add_argument("--expected", action="store_true", help="also the noise-free (expected-thinning) fit")
+    ap.add_argument("--floor", action="store_true",
+                    help="also the pooled model with its parameters (all, or all but the levels) "
+                         "from a fit to the full data")
     ap.add_argument("--coverage", type=int, default=0, metavar="B",
                     help="also the coverage of the 95%% intervals (B resamples, problem-only and "
-                         "hierarchical bootstrap, and the pooled model's refit bootstrap) of "
-                         "the full-data value")
+                         "hierarchical bootstrap, and the pooled model's refit bootstrap, "
+                         "problem-only and hierarchical) of the full-data value")
     args = ap.parse_args()
     K, m = args.k, args.m
 
@@ -90,10 +118,14 @@ def main() -> None:
     pooled: list[float] = []
     noise: list[float] = []
     kinds: dict[str, int] = {}
-    cover: dict[str, list[bool]] = {"problems": [], "hierarchical": [], "pooled": []}
+    cover: dict[str, list[bool]] = {"problems": [], "hierarchical": [], "pooled": [],
+                                    "pooled hierarchical": []}
     unresolved = covered = 0
     rows = []
     fit_seconds: list[float] = []
+    floor: dict[str, list[float]] = {"all parameters from the full data": [],
+                                     "all but the levels from the full data": []}
+    full_fit = fit_pooled_model(n_all, c_all, observed=observed) if args.floor else None
     t0 = time.perf_counter()
     for draw in range(args.draws):
         rng = np.random.default_rng(draw)
@@ -105,10 +137,19 @@ def main() -> None:
         joint = fit_pooled_model(n_thin, c_thin, observed=observed)
         fit_seconds.append(time.perf_counter() - t_fit)
         joint_k = dict(zip(names, pooled_benchmark_pass_at_k(joint, n_thin, c_thin, observed, [K])[:, 0]))
+        if full_fit is not None:
+            oracle = {"all parameters from the full data": full_fit,
+                      "all but the levels from the full data": levels_refit(full_fit, n_thin, c_thin, observed)}
+            oracle_k = {label: dict(zip(names, pooled_benchmark_pass_at_k(fit, n_thin, c_thin, observed, [K])[:, 0]))
+                        for label, fit in oracle.items()}
         if args.coverage:
-            boot = resampled_pooled_pass_at_k(joint, n_thin, c_thin, observed, [K],
-                                              bootstrap_weights(n_all.shape[1], args.coverage, draw))
-            joint_lo, joint_hi = (dict(zip(names, q)) for q in np.quantile(boot[:, :, 0], [0.025, 0.975], axis=0))
+            joint_iv = {}
+            for label, hier in (("pooled", False), ("pooled hierarchical", True)):
+                boot = resampled_pooled_pass_at_k(joint, n_thin, c_thin, observed, [K],
+                                                  bootstrap_weights(n_all.shape[1], args.coverage, draw),
+                                                  hierarchical=hier, seed=draw)
+                joint_iv[label] = [dict(zip(names, q))
+                                   for q in np.quantile(boot[:, :, 0], [0.025, 0.975], axis=0)]
         for name in chosen:
             nt, ct = thinned[name]
             if truth[name] == 0:
@@ -129,10 +170,14 @@ def main() -> None:
                                              estimator="beta_binomial", model=res.source[0],
                                              hierarchical=hier)
                     cover[label].append(bool(iv.ci_low[0] <= truth[name] <= iv.ci_high[0]))
-                cover["pooled"].append(bool(joint_lo[name] <= truth[name] <= joint_hi[name]))
+                for label, (lo, hi) in joint_iv.items():
+                    cover[label].append(bool(lo[name] <= truth[name] <= hi[name]))
             plain.append(rel_err(float(bb), truth[name]))
             model.append(rel_err(float(res.pass_at_k[0]), truth[name]))
             pooled.append(rel_err(float(joint_k[name]), truth[name]))
+            if full_fit is not None:
+                for label, values in oracle_k.items():
+                    floor[label].append(rel_err(float(values[name]), truth[name]))
             noise.append(rel_err(float(pass_at_k(nt, ct, m).mean()), truth_m[name]))
             rows.append((draw, name, int(ct.sum()), truth[name], float(bb), float(res.pass_at_k[0]),
                          res.source[0], float(joint_k[name])))
@@ -150,6 +195,9 @@ def main() -> None:
         q = per_draw[col].quantile([0.0, 0.5, 1.0]).to_numpy()
         print(f"    median of one draw, {label}: {q[0]:.1%} .. {q[2]:.1%} (median {q[1]:.1%})")
     print(f"    pooled fit: {np.median(fit_seconds):.1f} s per draw (median)")
+    for label, errs in floor.items():
+        if errs:
+            print(f"    pooled, {label}: {summary(errs)}")
     print(f"  noise floor: unbiased pass@{m} of the thinned counts vs full data: {summary(noise)}")
     print(f"  no success after thinning (not resolved: NaN + upper bound): {unresolved} "
           f"checkpoint-draws; 95% upper bound covers the full-data pass@{K} in {covered}")

@@ -324,7 +324,8 @@ def backtest(
                                             gold_problems=options.gold_problems,
                                             gold_covariate=options.gold_covariate,
                                             estimator=options.estimator,
-                                            hierarchical=options.hierarchical)
+                                            hierarchical=options.hierarchical,
+                                            n_jobs=options.n_jobs)
 
     k_values = sorted(int(v) for v in np.unique(points["k"]))
     forecasters = [*laws, *(BASELINES if baselines else ())]

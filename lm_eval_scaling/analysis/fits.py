@@ -143,7 +143,8 @@ def problem_bootstrap_ci(fits: Sequence[FitResult], points: pd.DataFrame,
                                       gold=gold, gold_problems=options.gold_problems,
                                       gold_covariate=options.gold_covariate,
                                       estimator=options.estimator,
-                                      hierarchical=options.hierarchical)
+                                      hierarchical=options.hierarchical,
+                                      n_jobs=options.n_jobs)
     # boot: (B, len(points)) pass@k per replicate, aligned with points' rows; boot_gold the
     # gold covariate per replicate (NaN where a row has none)
     jobs = []
@@ -249,7 +250,8 @@ def _rows_of(points: pd.DataFrame, fit: FitResult) -> npt.NDArray[np.int64]:
 
 def _pooled_resamples(counts: pd.DataFrame, ks: npt.NDArray[np.int64], weights: FloatArray,
                       pids: npt.NDArray[Any], task: str, *, hierarchical: bool,
-                      seed: np.random.SeedSequence) -> dict[tuple[str, str], FloatArray]:
+                      seed: np.random.SeedSequence,
+                      n_jobs: int | None) -> dict[tuple[str, str], FloatArray]:
     """``estimator="pooled"``: (model, revision) -> (B, K) pass@k of each resample of the
     task's problems (``weights`` over ``pids``), one pooled refit per resample;
     ``hierarchical`` also redraws every cell's correct count (generator seeded by ``seed``)."""
@@ -262,7 +264,7 @@ def _pooled_resamples(counts: pd.DataFrame, ks: npt.NDArray[np.int64], weights: 
     fitted = fit_pooled_model(n, c, observed=observed)
     boot = resampled_pooled_pass_at_k(fitted, n, c, observed, ks, weights[:, order],
                                       progress=f"pooled bootstrap ({task})",
-                                      hierarchical=hierarchical, seed=seed)
+                                      hierarchical=hierarchical, seed=seed, n_jobs=n_jobs)
     return {key: boot[:, j, :] for j, key in enumerate(keys)}
 
 
@@ -270,7 +272,8 @@ def resampled_passk(counts: pd.DataFrame, ks: npt.NDArray[np.int64], points: pd.
                      n_boot: int, seed: int, *, gold: pd.DataFrame | None = None,
                      gold_problems: GoldProblems = "same",
                      gold_covariate: str = "neg_log_gold_prob", estimator: Estimator = "unbiased",
-                     hierarchical: bool = False) -> tuple[FloatArray, FloatArray]:
+                     hierarchical: bool = False,
+                     n_jobs: int | None = None) -> tuple[FloatArray, FloatArray]:
     """Benchmark pass@k and the gold covariate of every points row under ``n_boot`` joint
     resamples of problems (the same resample for both).  pass@k with ``estimator``
     (:func:`lm_eval_scaling.passk.benchmark.resampled_pass_at_k`); ``hierarchical`` also
@@ -291,7 +294,8 @@ def resampled_passk(counts: pd.DataFrame, ks: npt.NDArray[np.int64], points: pd.
                                   size=n_boot).astype(np.float64)  # (B, U)
         # the pooled redraws: their own stream of the task's seed
         pooled = (_pooled_resamples(tgrp, ks, weights, pids, str(task), hierarchical=hierarchical,
-                                    seed=np.random.SeedSequence([seed, task_key, 1]))
+                                    seed=np.random.SeedSequence([seed, task_key, 1]),
+                                    n_jobs=n_jobs)
                   if estimator == "pooled" else {})
         for (model, revision), grp in tgrp.groupby(["model", "revision"], sort=True):
             name = checkpoint_name(model, revision)

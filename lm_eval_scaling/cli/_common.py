@@ -317,8 +317,13 @@ def add_fit_arguments(p: argparse.ArgumentParser, *, bootstrap: str | None = Non
                    help=f"confidence level (default {d['ci']})")
     p.add_argument("--seed", type=seed_int, default=d["seed"],
                    help=f"bootstrap seed (default {d['seed']})")
-    p.add_argument("--jobs", type=positive_int, default=d["n_jobs"],
-                   help="worker processes (default: up to 2)")
+    add_jobs_argument(p)
+
+
+def add_jobs_argument(p: argparse.ArgumentParser, what: str = "worker processes") -> None:
+    """``--jobs``, with :class:`~lm_eval_scaling.analysis.options.FitOptions`' default."""
+    p.add_argument("--jobs", type=positive_int, default=_fit_defaults()["n_jobs"],
+                   help=f"{what} (default: up to 2)")
 
 
 def add_estimator_arguments(p: argparse.ArgumentParser, *, default: str = "unbiased") -> None:

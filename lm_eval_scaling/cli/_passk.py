@@ -7,6 +7,7 @@ import argparse
 from ._common import (
     EXIT_EMPTY,
     add_estimator_arguments,
+    add_jobs_argument,
     add_output_argument,
     add_problems_argument,
     check_bootstrap,
@@ -56,6 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--ladder", metavar="FILE|pythia", default=None,
                    help="ladder table or the preset 'pythia': rows are then ordered by "
                         "compute (default: checkpoint names in natural order, 70m before 1b)")
+    add_jobs_argument(p, "worker processes of the pooled bootstrap")
     add_problems_argument(p)
     add_output_argument(p, "pass@k table")
     p.set_defaults(handler=run)
@@ -77,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     counts = align_problems(counts, args.problems)
     table = passk_table(counts, args.k, ci=args.ci or None, n_boot=args.bootstrap,
                         seed=args.seed, policy=args.policy, estimator=args.estimator,
-                        model=args.model, hierarchical=args.hierarchical)
+                        model=args.model, hierarchical=args.hierarchical, n_jobs=args.jobs)
     if ladder is not None:
         from ..analysis.points import passk_points
 

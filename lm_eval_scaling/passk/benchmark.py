@@ -125,10 +125,14 @@ def _seed_sequence(seed: int | np.random.SeedSequence) -> np.random.SeedSequence
     return seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
 
 
-def _child_rng(seed: int | np.random.SeedSequence, index: int) -> np.random.Generator:
+def _child_seed(seed: int | np.random.SeedSequence, index: int) -> np.random.SeedSequence:
     """Independent stream ``index`` of ``seed`` (0: problem resamples, 1: binomial redraws)."""
     ss = _seed_sequence(seed)
-    return np.random.default_rng(np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, index)))
+    return np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, index))
+
+
+def _child_rng(seed: int | np.random.SeedSequence, index: int) -> np.random.Generator:
+    return np.random.default_rng(_child_seed(seed, index))
 
 
 def bootstrap_weights(
@@ -393,7 +397,7 @@ def count_matrices(counts: pd.DataFrame) -> tuple[list[tuple[str, str]], list[st
 
 def _pooled_task(
     counts: pd.DataFrame, task: str, ks: npt.NDArray[np.int64], *, ci: float | None,
-    n_boot: int, seed: int, hierarchical: bool,
+    n_boot: int, seed: int, hierarchical: bool, n_jobs: int | None,
 ) -> dict[tuple[str, str, str], BenchmarkPassAtK]:
     """``estimator="pooled"`` for the checkpoints of one task: one fit, one bootstrap."""
     from .pooled import fit_pooled_model, pooled_benchmark_pass_at_k, resampled_pooled_pass_at_k
@@ -418,7 +422,7 @@ def _pooled_task(
         boot = resampled_pooled_pass_at_k(fitted, n, c, observed, ks, weights,
                                           progress=f"pooled bootstrap ({task})",
                                           hierarchical=hierarchical,
-                                          seed=_child_rng(task_seed, 1))  # (B, J, K)
+                                          seed=_child_seed(task_seed, 1), n_jobs=n_jobs)  # (B, J, K)
         for j in range(J):
             low[j], high[j] = _quantiles(boot[:, j, :], ci)
     for j, (model_name, revision) in enumerate(keys):
@@ -468,6 +472,7 @@ def passk_table(
     estimator: Estimator = "unbiased",
     model: str = "auto",
     hierarchical: bool = False,
+    n_jobs: int | None = None,
 ) -> pd.DataFrame:
     """pass@k per (model, revision, task) and k from a validated counts table.
 
@@ -476,7 +481,8 @@ def passk_table(
     checkpoint equals :func:`benchmark_pass_at_k` on its problems in ``problem_id`` order
     with that seed, whatever the row order of ``counts``.  The default path (unbiased,
     problem bootstrap) bootstraps all checkpoints that share a problem set with one matrix
-    product per batch.
+    product per batch.  ``n_jobs``: worker processes of the pooled bootstrap (``None``: up
+    to 2; the result does not depend on it).
     """
     _check_args(policy, ci, estimator, model, hierarchical)
     ks = np.atleast_1d(np.asarray(k, dtype=np.int64))
@@ -485,7 +491,8 @@ def passk_table(
     if estimator == "pooled":
         for task, tgrp in counts.groupby("task", sort=True):
             pooled.update(_pooled_task(tgrp, str(task), ks, ci=ci if boot_on else None,
-                                       n_boot=n_boot, seed=seed, hierarchical=hierarchical))
+                                       n_boot=n_boot, seed=seed, hierarchical=hierarchical,
+                                       n_jobs=n_jobs))
     rows: list[dict[str, object]] = []
     # Vectorised bootstrap: (problem-set seed key) -> pending columns of one batch.
     pending: dict[tuple[str, tuple[str, ...]], list[tuple[int, npt.NDArray[np.float64],

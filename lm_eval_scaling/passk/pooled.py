@@ -389,36 +389,71 @@ def pooled_benchmark_pass_at_k(model: PooledModel, num_samples: npt.ArrayLike,
     return out
 
 
+def _refit_one(job: tuple[FloatArray, np.random.SeedSequence | None], *, model: PooledModel,
+               n: FloatArray, c: FloatArray, observed: npt.ArrayLike,
+               ks: npt.NDArray[np.int64]) -> FloatArray:
+    """One resample: redraw the counts (hierarchical, when seeded), refit, pass@k ``(J, K)``."""
+    w, seed = job
+    cb = c if seed is None else model.draw_correct(n, c, np.random.default_rng(seed))
+    refit = fit_pooled_model(n, cb, observed=observed, problem_weights=w,
+                             shrinkage=model.shrinkage, start=model)
+    return pooled_benchmark_pass_at_k(refit, n, cb, observed, ks, problem_weights=w)
+
+
 def resampled_pooled_pass_at_k(model: PooledModel, num_samples: npt.ArrayLike,
                                num_correct: npt.ArrayLike, observed: npt.ArrayLike,
                                k: npt.ArrayLike, weights: FloatArray,
                                progress: str | None = None, *, hierarchical: bool = False,
-                               seed: int | np.random.SeedSequence | np.random.Generator = 0,
-                               ) -> FloatArray:
+                               seed: int | np.random.SeedSequence = 0,
+                               n_jobs: int | None = None) -> FloatArray:
     """Benchmark pass@k of each bootstrap resample of problems, refitting the pooled model
     (warm-started from ``model``): shape ``(B, J, K)``.  ``weights`` (B, I) are problem
     multiplicities, shared by all checkpoints (a paired bootstrap).  ``hierarchical``: each
-    resample also redraws every cell's correct count (:meth:`PooledModel.draw_correct`,
-    with the generator ``seed`` gives), so the interval carries the binomial noise of each
-    cell's samples.  ``progress``: the label of a progress bar over resamples (shown on a
-    terminal)."""
+    resample also redraws every cell's correct count (:meth:`PooledModel.draw_correct`;
+    resample ``b`` draws from child ``b`` of ``seed``), so the interval carries the
+    binomial noise of each cell's samples.  ``n_jobs`` worker processes (``None``: up to
+    2); the result does not depend on it.  ``progress``: the label of a progress bar over
+    resamples (shown on a terminal)."""
+    from functools import partial
+
     from tqdm.auto import tqdm
 
     n, c = _matrices(num_samples, num_correct)
     ks = np.atleast_1d(np.asarray(k, dtype=np.int64))
-    out = np.empty((weights.shape[0], n.shape[0], ks.size))
-    rng = np.random.default_rng(seed) if hierarchical else None
+    B = weights.shape[0]
+    if n_jobs is not None and n_jobs < 1:
+        raise ValueError(f"n_jobs must be >= 1, got {n_jobs}")
+    workers = min(B, 2 if n_jobs is None else n_jobs)
+    base = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    seeds = [np.random.SeedSequence(base.entropy, spawn_key=(*base.spawn_key, b)) if hierarchical
+             else None for b in range(B)]
+    one = partial(_refit_one, model=model, n=n, c=c, observed=observed, ks=ks)
+    jobs = list(zip(weights, seeds))
+    bar = partial(tqdm, total=B, desc=progress, unit="resample", leave=False,
+                  disable=None if progress else True)
+    out = np.empty((B, n.shape[0], ks.size))
     started = time.perf_counter()
-    for b, w in enumerate(tqdm(weights, desc=progress, unit="resample", leave=False,
-                               disable=None if progress else True)):
-        cb = model.draw_correct(n, c, rng) if rng is not None else c
-        refit = fit_pooled_model(n, cb, observed=observed, problem_weights=w,
-                                 shrinkage=model.shrinkage, start=model)
-        out[b] = pooled_benchmark_pass_at_k(refit, n, cb, observed, ks, problem_weights=w)
-        if b == 0 and progress:
-            projected = (time.perf_counter() - started) * weights.shape[0]
-            if projected > _SLOW_BOOTSTRAP_S:
-                log.warning("%s: %d resamples, each refitting the pooled model: about %.0f "
-                            "minutes (fewer resamples: --bootstrap; none: --ci 0)", progress,
-                            weights.shape[0], projected / 60.0)
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as ex:
+            results = ex.map(one, jobs)
+            for b, res in enumerate(bar(results)):
+                out[b] = res
+                if b == 0:
+                    _announce(progress, time.perf_counter() - started, B, workers)
+    else:
+        for b, job in enumerate(bar(jobs)):
+            out[b] = one(job)
+            if b == 0:
+                _announce(progress, time.perf_counter() - started, B, workers)
     return out
+
+
+def _announce(progress: str | None, first: float, num_resamples: int, workers: int) -> None:
+    """Warn when the bootstrap, projected from its first resample, runs past a minute."""
+    projected = first * num_resamples / workers
+    if progress and projected > _SLOW_BOOTSTRAP_S:
+        log.warning("%s: %d resamples, each refitting the pooled model (%d worker process%s): "
+                    "about %.0f minutes (fewer resamples: --bootstrap; none: --ci 0)", progress,
+                    num_resamples, workers, "" if workers == 1 else "es", projected / 60.0)

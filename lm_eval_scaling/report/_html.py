@@ -279,8 +279,8 @@ def _verdicts(results: ReportResults) -> list[Markup]:
         for f in fits:
             for p in f.at_bound:
                 bounds.setdefault(p, []).append("all" if f.k is None else str(f.k))
-        for p, ks in bounds.items():
-            parts.append(f"{escape(p)} is at its bound (0) at k = {', '.join(ks)}.")
+        for p, where in bounds.items():
+            parts.append(f"{escape(p)} is at its bound (0) at k = {', '.join(where)}.")
         out.append(Markup(" ".join(str(x) for x in parts)))
     return out
 

@@ -174,14 +174,19 @@ def test_redrawn_counts_follow_each_cells_posterior():
 def test_hierarchical_pooled_intervals_are_wider_and_seeded():
     n, c, _ = _simulate(7, num_ckpts=5, num_problems=25, n=64)
     table = _table(n, c)
-    kwargs = dict(ci=0.9, n_boot=12, seed=3, estimator="pooled")
+    kwargs = {"ci": 0.9, "n_boot": 12, "seed": 3, "estimator": "pooled"}
     flat = passk_table(table, [1000], **kwargs)
     deep = passk_table(table, [1000], hierarchical=True, **kwargs)
     again = passk_table(table, [1000], hierarchical=True, **kwargs)
     pd.testing.assert_frame_equal(deep, again)
     np.testing.assert_allclose(deep["pass_at_k"], flat["pass_at_k"])  # point values unchanged
-    width = lambda t: (t["ci_high"] - t["ci_low"]).to_numpy()  # noqa: E731
+    def width(t):
+        return (t["ci_high"] - t["ci_low"]).to_numpy()
+
     assert np.median(width(deep) / width(flat)) > 1.0
+    # worker processes do not change the resamples
+    pd.testing.assert_frame_equal(passk_table(table, [1000], hierarchical=True, n_jobs=1, **kwargs),
+                                  deep)
 
 
 def test_pooled_is_refused_where_it_cannot_apply():
