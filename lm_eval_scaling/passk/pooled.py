@@ -15,10 +15,8 @@ shared by all checkpoints.  How strongly ease separates the problems (the slope 
 and the spread that ease does not explain (``s``) change smoothly with the level: ``log g``
 and ``log s`` are quadratic in ``u = (theta - (-10)) / 5``, six coefficients for the whole
 ladder.  (Letting every checkpoint have its own slope and spread fits the data no better
-and leaves them to a checkpoint's few successes: on Pythia GSM8K thinned to 128 samples
-per problem the median error of pass@1000 was 15.9% that way, 11.7% with the level
-structure (5 thinning draws); with the slope and spread of the full data, 9.5%.)  ``c_ij`` given ``n_ij`` is
-binomial; the model is fitted by maximum likelihood to every observed ``(n_ij, c_ij)``,
+and leaves them to a checkpoint's few successes; docs/passk_model.md has the numbers.)
+``c_ij`` given ``n_ij`` is binomial; the model is fitted by maximum likelihood to every observed ``(n_ij, c_ij)``,
 ``c = 0`` included (``z`` integrated out by adaptive Gauss-Hermite quadrature, L-BFGS-B with
 analytic gradients), with weak priors that keep every parameter finite: ``d_i ~ N(0,
 10^2)``, and ``logit pi_j`` shrunk toward its mean over checkpoints (strength
@@ -28,6 +26,9 @@ Given a cell's own ``(n, c)``, the posterior expected pass@k is
 ``E[1 - (1 - p)^k | n, c]`` under the model; :func:`fill_pooled_pass_at_k` keeps the
 unbiased estimator where ``k <= n`` and uses that posterior where ``k > n``.  Cells a
 checkpoint did not sample (``observed`` False) take no part in the fit or the means.
+:func:`resampled_pooled_pass_at_k` refits the model on bootstrap resamples of problems,
+optionally redrawing every cell's count from its posterior (hierarchical), in worker
+processes.
 
 Memory: the fit holds arrays of ``checkpoints x problems x nodes`` elements, evaluated
 in blocks of checkpoints (about :data:`_BLOCK_ELEMENTS` elements each).
