@@ -256,14 +256,14 @@ def _pooled_resamples(counts: pd.DataFrame, ks: npt.NDArray[np.int64], weights: 
     task's problems (``weights`` over ``pids``), one pooled refit per resample;
     ``hierarchical`` also redraws every cell's correct count (generator seeded by ``seed``)."""
     from ..passk.benchmark import count_matrices
-    from ..passk.pooled import fit_pooled_model, resampled_pooled_pass_at_k
+    from ..passk.pooled import bootstrap_label, fit_pooled_model, resampled_pooled_pass_at_k
 
     keys, ids, n, c, observed = count_matrices(counts)
     column = {str(p): i for i, p in enumerate(pids)}
     order = np.array([column[pid] for pid in ids])
     fitted = fit_pooled_model(n, c, observed=observed)
     boot = resampled_pooled_pass_at_k(fitted, n, c, observed, ks, weights[:, order],
-                                      progress=f"pooled bootstrap ({task})",
+                                      progress=bootstrap_label(task),
                                       hierarchical=hierarchical, seed=seed, n_jobs=n_jobs)
     return {key: boot[:, j, :] for j, key in enumerate(keys)}
 

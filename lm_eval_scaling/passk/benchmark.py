@@ -400,7 +400,12 @@ def _pooled_task(
     n_boot: int, seed: int, hierarchical: bool, n_jobs: int | None,
 ) -> dict[tuple[str, str, str], BenchmarkPassAtK]:
     """``estimator="pooled"`` for the checkpoints of one task: one fit, one bootstrap."""
-    from .pooled import fit_pooled_model, pooled_benchmark_pass_at_k, resampled_pooled_pass_at_k
+    from .pooled import (
+        bootstrap_label,
+        fit_pooled_model,
+        pooled_benchmark_pass_at_k,
+        resampled_pooled_pass_at_k,
+    )
 
     keys, ids, n, c, observed = count_matrices(counts)
     J, P = n.shape
@@ -420,7 +425,7 @@ def _pooled_task(
         task_seed = _problem_set_seed(seed, task, ids)
         weights = bootstrap_weights(P, n_boot, task_seed)
         boot = resampled_pooled_pass_at_k(fitted, n, c, observed, ks, weights,
-                                          progress=f"pooled bootstrap ({task})",
+                                          progress=bootstrap_label(task),
                                           hierarchical=hierarchical,
                                           seed=_child_seed(task_seed, 1), n_jobs=n_jobs)  # (B, J, K)
         for j in range(J):

@@ -49,6 +49,7 @@ from .estimator import pass_at_k
 
 __all__ = [
     "PooledModel",
+    "bootstrap_label",
     "fill_pooled_pass_at_k",
     "fit_pooled_model",
     "pooled_benchmark_pass_at_k",
@@ -451,10 +452,17 @@ def resampled_pooled_pass_at_k(model: PooledModel, num_samples: npt.ArrayLike,
     return out
 
 
+def bootstrap_label(task: str) -> str:
+    """The progress label of a task's pooled bootstrap."""
+    return f"pooled bootstrap ({task})" if task else "pooled bootstrap"
+
+
 def _announce(progress: str | None, first: float, num_resamples: int, workers: int) -> None:
     """Warn when the bootstrap, projected from its first resample, runs past a minute."""
     projected = first * num_resamples / workers
     if progress and projected > _SLOW_BOOTSTRAP_S:
+        span = (f"{projected:.0f} seconds" if projected < 120 else
+                f"{projected / 60:.0f} minutes")
         log.warning("%s: %d resamples, each refitting the pooled model (%d worker process%s): "
-                    "about %.0f minutes (fewer resamples: --bootstrap; none: --ci 0)", progress,
-                    num_resamples, workers, "" if workers == 1 else "es", projected / 60.0)
+                    "about %s (fewer resamples: --bootstrap; none: --ci 0; more workers: --jobs)",
+                    progress, num_resamples, workers, "" if workers == 1 else "es", span)
