@@ -46,6 +46,7 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from a checkout, the package not installed
@@ -101,16 +102,28 @@ def _env() -> dict[str, str]:
 class _Runner:
     """Runs one leg after the other within an overall time budget."""
 
-    def __init__(self, budget_s: float, leg_cap_s: float) -> None:
+    def __init__(self, budget_s: float, leg_cap_s: float, profile: int = 0) -> None:
         self.deadline = time.monotonic() + budget_s
         self.leg_cap_s = leg_cap_s
+        #: print this many functions of each leg's cProfile (0: legs run unprofiled)
+        self.profile = profile
 
     def run(self, model: str, model_args: str, task: str, out: Path, metadata: dict[str, int],
-            problems: int, batch_size: str, device: str | None) -> float:
-        """Wall seconds of one CLI run; :class:`LegFailed` if it fails or runs out of time."""
+            problems: int, batch_size: str, device: str | None, profile: bool = False) -> float:
+        """Wall seconds of one CLI run; :class:`LegFailed` if it fails or runs out of time.
+        ``profile`` (with ``--profile N``): run it under cProfile and print its N functions
+        of most own time."""
         left = min(self.leg_cap_s, self.deadline - time.monotonic())
         if left < 5:
             raise LegFailed(f"{model} on {task}: not started, the check's time budget is spent")
+        stats = out.with_suffix(".prof")
+        prof = bool(profile and self.profile)
+        env = _env()
+        if prof:  # profile lm_eval's evaluate() only (cProfile of the whole CLI dies on 3.12)
+            hook = out.parent / f"{out.name}-hook"
+            hook.mkdir(parents=True, exist_ok=True)
+            (hook / "sitecustomize.py").write_text(_PROFILE_HOOK.format(stats=str(stats)))
+            env["PYTHONPATH"] = os.pathsep.join([str(hook), env["PYTHONPATH"]])
         cmd = [sys.executable, "-m", "lm_eval_scaling", "-q", "run", "--model", model,
                "--model_args", model_args, "--tasks", task, "--limit", str(problems),
                "--batch_size", batch_size, "--seed", "1", "--log_samples",
@@ -119,7 +132,7 @@ class _Runner:
             cmd += ["--device", device]
         t0 = time.perf_counter()
         try:
-            proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, check=False,
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False,
                                   timeout=left)
         except subprocess.TimeoutExpired as exc:
             err = exc.stderr or ""
@@ -132,7 +145,64 @@ class _Runner:
             _say(proc.stderr[-4000:])
             raise LegFailed(f"{model} on {task} (device {device}) exited {proc.returncode} "
                             f"after {seconds:.0f} s")
+        if prof:
+            import io
+            import pstats
+
+            ps = pstats.Stats(str(stats), stream=io.StringIO())
+            _say(f"cProfile of {model} on {task}: lm_eval's evaluate() and generate_until, and "
+                 f"what they call (cumulative seconds, depth 2 and {self.profile}):")
+            _say(_call_tree(ps, "evaluate", 2))
+            _say(_call_tree(ps, "generate_until", self.profile))
         return seconds
+
+
+_PROFILE_HOOK = """
+import cProfile
+import lm_eval.evaluator as _ev
+
+_evaluate = _ev.evaluate
+
+
+def _profiled(*args, **kwargs):
+    prof = cProfile.Profile()
+    prof.enable()
+    try:
+        return _evaluate(*args, **kwargs)
+    finally:
+        prof.disable()
+        prof.dump_stats({stats!r})
+
+
+_ev.evaluate = _profiled
+"""
+
+
+def _call_tree(ps: Any, root: str, depth: int, share: float = 0.03) -> str:
+    """The functions below ``root`` (by name) in a cProfile, ``depth`` levels, each with its
+    cumulative time within the caller; those under ``share`` of the root's time left out."""
+    ps.calc_callees()
+    roots = [key for key in ps.stats if key[2] == root]
+    if not roots:
+        return f"  ({root} not in the profile)"
+    top = max(roots, key=lambda key: ps.stats[key][3])
+    total = ps.stats[top][3]
+    lines = [f"  {total:8.2f} s  {Path(top[0]).name}:{top[1]}({top[2]})"]
+
+    def walk(key: Any, level: int) -> None:
+        if level > depth:
+            return
+        callees = ps.all_callees.get(key, {})
+        ranked = sorted(callees.items(), key=lambda kv: -kv[1][3])
+        for callee, (_, calls, _, cum) in ranked:
+            if cum < share * total:
+                break
+            lines.append(f"  {cum:8.2f} s  {'  ' * level}{Path(callee[0]).name}:{callee[1]}"
+                         f"({callee[2]}) x{calls}")
+            walk(callee, level + 1)
+
+    walk(top, 1)
+    return "\n".join(lines)
 
 
 def _samples(out: Path, task: str) -> list[dict]:
@@ -201,6 +271,10 @@ def main() -> None:
                     help="skip the gold log-likelihood legs (speed and distinctness only)")
     ap.add_argument("--leg-timeout", type=float, default=150.0,
                     help="seconds one leg may run (default 150)")
+    ap.add_argument("--profile", type=int, default=0, metavar="N",
+                    help="run each sampling leg under cProfile and print its generation path "
+                         "(N functions, and what they call; the rates then include the "
+                         "profiler's overhead)")
     args = ap.parse_args()
     started = time.monotonic()
     failures: list[str] = []
@@ -231,7 +305,7 @@ def _check(args: argparse.Namespace, failures: list[str]) -> None:
         return
     device = args.device
     passk, gold = f"{args.task}_passk", f"{args.task}_gold_loglik"
-    runner = _Runner(args.budget, args.leg_timeout)
+    runner = _Runner(args.budget, args.leg_timeout, args.profile)
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = _build_model(Path(tmp) / "neox100m")
         from transformers import AutoModelForCausalLM
@@ -300,7 +374,7 @@ def _check(args: argparse.Namespace, failures: list[str]) -> None:
                 startup = runner.run(name, model_args, passk, Path(tmp) / f"{name}-startup",
                                      startup_meta, args.problems, batch, leg_device)
                 total = runner.run(name, model_args, passk, out, full, args.problems, batch,
-                                   leg_device)
+                                   leg_device, profile=True)
             except LegFailed as exc:
                 _say(f"{name:>13}: FAILED ({exc})")
                 failures.append(str(exc))

@@ -41,7 +41,6 @@ from lm_eval.models.utils import (
     normalize_gen_kwargs,
     postprocess_generated_text,
 )
-from lm_eval.models.utils_hf import stop_sequences_criteria
 from tqdm import tqdm
 
 from ..errors import InputError
@@ -257,33 +256,50 @@ class HFRepeatsLM(HFLM):
             del prompt_cache
             logits = prefill.logits[:, -1, :].expand(rows, -1)
             gens = [torch.Generator(device=self.device).manual_seed(s) for s in seeds]
-            criteria = stop_sequences_criteria(self.tokenizer, until, length, rows)
+            stop = _StopCheck(self.tokenizer, until)
             eos_ids = _eos_ids(model, self.eot_token_id)
             seq = context_ids.expand(rows, -1)
-            ends = [max_gen_toks] * rows
+            generated: list[list[int]] = [[] for _ in range(rows)]
             finished = [False] * rows
             for step in range(max_gen_toks):
                 tokens = _next_tokens(logits, seq, warpers, gens, greedy=greedy)
                 seq = torch.cat([seq, tokens[:, None]], dim=1)
-                for crit in criteria:
-                    crit(seq, None)
+                open_rows = [r for r in range(rows) if not finished[r]]
                 token_list = tokens.tolist()
-                for r in range(rows):
-                    if finished[r]:
-                        continue
-                    if token_list[r] in eos_ids or any(c.done_tracker[r] for c in criteria):
-                        finished[r] = True
-                        ends[r] = step + 1
+                for r in open_rows:
+                    generated[r].append(token_list[r])
+                for r, hit in zip(open_rows, stop([generated[r] for r in open_rows]), strict=True):
+                    finished[r] = hit or generated[r][-1] in eos_ids
                 if all(finished) or step + 1 == max_gen_toks:
                     break
                 out = model(input_ids=tokens[:, None], use_cache=True,
                             **{self._cache_kw: cache})
                 logits = out.logits[:, -1, :]
-        texts = []
-        for r in range(rows):
-            text = self.tok_decode(seq[r, length:length + ends[r]].tolist())
-            texts.append(postprocess_generated_text(text, until, None))
-        return texts
+        return [postprocess_generated_text(self.tok_decode(tokens), until, None)
+                for tokens in generated]
+
+
+class _StopCheck:
+    """lm_eval's stop-sequence check, once per step for all stop strings.
+
+    lm_eval (``MultiTokenEOSCriteria``, one per stop string) stops a row when the string
+    appears in the decoded last ``len(its tokens) + 2`` generated tokens, decoding every
+    row once per string and step.  This decodes each open row's last ``max`` of those
+    windows once per step: a string found there was also found, at the step that completed
+    it, in its own window, or lies wholly in text that ``postprocess_generated_text`` cuts
+    at the first stop string anyway, so the texts returned are the same."""
+
+    def __init__(self, tokenizer: Any, until: Sequence[str]) -> None:
+        self.tokenizer = tokenizer
+        self.until = [s for s in until if s]
+        self.lookback = max((len(tokenizer.encode(s, add_special_tokens=False)) + 2
+                             for s in self.until), default=0)
+
+    def __call__(self, rows: list[list[int]]) -> list[bool]:
+        if not self.until or not rows:
+            return [False] * len(rows)
+        tails = self.tokenizer.batch_decode([tokens[-self.lookback:] for tokens in rows])
+        return [any(s in tail for s in self.until) for tail in tails]
 
 
 def _next_tokens(logits: torch.Tensor, seq: torch.Tensor, warpers: list[Any],

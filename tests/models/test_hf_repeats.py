@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -312,3 +313,47 @@ def test_cli_output_matches_stock_hf(tiny_model_dir: Path, tmp_path: Path,
         b = sum(len(r) % 2 == 0 for r in stock_resp[doc])
         table = [[a, N_SAMPLES - a], [b, N_SAMPLES - b]]
         assert fisher_exact(table).pvalue > 1e-3, (doc, table)
+
+
+def test_one_stop_check_per_step_gives_lm_evals_texts(tiny_model_dir: Path) -> None:
+    """_StopCheck (one decode per step for all stop strings) against lm_eval's criteria
+    (one per stop string): the same post-processed text for random token streams."""
+    from lm_eval.models.utils import postprocess_generated_text
+    from lm_eval.models.utils_hf import stop_sequences_criteria
+    from transformers import AutoTokenizer
+
+    from lm_eval_scaling.models.hf_repeats import _StopCheck
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    until = ["\n\n", "Question:", "=", "</s>"]
+    # streams rich in the stop strings' pieces, so that stops occur at every offset
+    pieces = [t for s in ("\n\n", "Question:", "=", " 12 + 3 ", "answer", "\n", "Q")
+              for t in tok.encode(s, add_special_tokens=False)]
+    rng = np.random.default_rng(0)
+    rows, steps = 64, 40
+    streams = [[int(rng.choice(pieces)) if rng.random() < 0.7 else int(rng.integers(len(tok)))
+                for _ in range(steps)] for _ in range(rows)]
+    prompt = [1, 2, 3]
+    criteria = stop_sequences_criteria(tok, until, len(prompt), rows)
+    check = _StopCheck(tok, until)
+    ends_lm = [steps] * rows
+    ends_ours = [steps] * rows
+    for step in range(steps):
+        seq = torch.tensor([prompt + s[:step + 1] for s in streams])
+        for crit in criteria:
+            crit(seq, None)
+        open_rows = [r for r in range(rows) if ends_ours[r] == steps]
+        for r, hit in zip(open_rows, check([streams[r][:step + 1] for r in open_rows]), strict=True):
+            if hit:
+                ends_ours[r] = step + 1
+        for r in range(rows):
+            if ends_lm[r] == steps and any(c.done_tracker[r] for c in criteria):
+                ends_lm[r] = step + 1
+    stopped = sum(e < steps for e in ends_lm)
+    assert stopped > rows // 2  # the streams do hit the stop strings
+    # never a step later than lm_eval (no decoding wasted), and the same texts
+    assert all(ours <= lm for ours, lm in zip(ends_ours, ends_lm, strict=True))
+    for r in range(rows):
+        lm = postprocess_generated_text(tok.decode(streams[r][:ends_lm[r]]), until, None)
+        ours = postprocess_generated_text(tok.decode(streams[r][:ends_ours[r]]), until, None)
+        assert ours == lm, r
