@@ -29,6 +29,11 @@ nothing about a GPU).
 
     python benchmarks/gpu_check.py [--samples 64] [--problems 16] [--max-gen-toks 128]
     python benchmarks/gpu_check.py --device cpu --samples 8 --problems 2 --max-gen-toks 64
+    python benchmarks/gpu_check.py --no-gold --profile 5   # where each leg's time goes
+
+``--profile N`` runs lm_eval's ``evaluate()`` of each sampling leg under cProfile and prints
+the calls below it and below ``generate_until`` (N levels); the rates then include the
+profiler's overhead.
 """
 
 from __future__ import annotations
