@@ -179,8 +179,7 @@ def _quantiles(boot: npt.NDArray[np.float64], ci: float) -> tuple[
     return low, high
 
 
-def _check_args(policy: str, ci: float | None, estimator: str, model: str,
-                hierarchical: bool = False) -> None:
+def _check_args(policy: str, ci: float | None, estimator: str, model: str) -> None:
     if policy not in SHORT_PROBLEM_POLICIES:
         raise InputError(f"policy must be one of {SHORT_PROBLEM_POLICIES}, got {policy!r}")
     if ci is not None and ci != 0 and not 0 < ci < 1:
@@ -489,7 +488,7 @@ def passk_table(
     product per batch.  ``n_jobs``: worker processes of the pooled bootstrap (``None``: up
     to 2; the result does not depend on it).
     """
-    _check_args(policy, ci, estimator, model, hierarchical)
+    _check_args(policy, ci, estimator, model)
     ks = np.atleast_1d(np.asarray(k, dtype=np.int64))
     boot_on = bool(ci) and n_boot > 0
     pooled: dict[tuple[str, str, str], BenchmarkPassAtK] = {}
