@@ -56,6 +56,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..tables.checkpoints import checkpoint_name, natural_key
+from ._seeding import child_seed
 from .estimator import pass_at_k
 
 if TYPE_CHECKING:
@@ -121,18 +122,9 @@ def neg_log(p: npt.ArrayLike) -> npt.NDArray[np.float64]:
     return np.where(arr > 0, out, np.nan)
 
 
-def _seed_sequence(seed: int | np.random.SeedSequence) -> np.random.SeedSequence:
-    return seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-
-
-def _child_seed(seed: int | np.random.SeedSequence, index: int) -> np.random.SeedSequence:
-    """Independent stream ``index`` of ``seed`` (0: problem resamples, 1: binomial redraws)."""
-    ss = _seed_sequence(seed)
-    return np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, index))
-
-
 def _child_rng(seed: int | np.random.SeedSequence, index: int) -> np.random.Generator:
-    return np.random.default_rng(_child_seed(seed, index))
+    """Independent stream ``index`` of ``seed`` (0: problem resamples, 1: binomial redraws)."""
+    return np.random.default_rng(child_seed(seed, index))
 
 
 def bootstrap_weights(
@@ -426,7 +418,7 @@ def _pooled_task(
         boot = resampled_pooled_pass_at_k(fitted, n, c, observed, ks, weights,
                                           progress=bootstrap_label(task),
                                           hierarchical=hierarchical,
-                                          seed=_child_seed(task_seed, 1), n_jobs=n_jobs)  # (B, J, K)
+                                          seed=child_seed(task_seed, 1), n_jobs=n_jobs)  # (B, J, K)
         for j in range(J):
             low[j], high[j] = _quantiles(boot[:, j, :], ci)
     for j, (model_name, revision) in enumerate(keys):

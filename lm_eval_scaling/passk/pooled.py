@@ -45,6 +45,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import optimize, special
 
+from ._seeding import child_seed
 from .estimator import pass_at_k
 
 __all__ = [
@@ -416,6 +417,8 @@ def resampled_pooled_pass_at_k(model: PooledModel, num_samples: npt.ArrayLike,
     binomial noise of each cell's samples.  ``n_jobs`` worker processes (``None``: up to
     2); the result does not depend on it.  ``progress``: the label of a progress bar over
     resamples (shown on a terminal)."""
+    from concurrent.futures import ProcessPoolExecutor
+    from contextlib import nullcontext
     from functools import partial
 
     from tqdm.auto import tqdm
@@ -426,27 +429,17 @@ def resampled_pooled_pass_at_k(model: PooledModel, num_samples: npt.ArrayLike,
     if n_jobs is not None and n_jobs < 1:
         raise ValueError(f"n_jobs must be >= 1, got {n_jobs}")
     workers = min(B, 2 if n_jobs is None else n_jobs)
-    base = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    seeds = [np.random.SeedSequence(base.entropy, spawn_key=(*base.spawn_key, b)) if hierarchical
-             else None for b in range(B)]
+    seeds = [child_seed(seed, b) if hierarchical else None for b in range(B)]
     one = partial(_refit_one, model=model, n=n, c=c, observed=observed, ks=ks)
     jobs = list(zip(weights, seeds))
     bar = partial(tqdm, total=B, desc=progress, unit="resample", leave=False,
                   disable=None if progress else True)
     out = np.empty((B, n.shape[0], ks.size))
     started = time.perf_counter()
-    if workers > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=workers) as ex:
-            results = ex.map(one, jobs)
-            for b, res in enumerate(bar(results)):
-                out[b] = res
-                if b == 0:
-                    _announce(progress, time.perf_counter() - started, B, workers)
-    else:
-        for b, job in enumerate(bar(jobs)):
-            out[b] = one(job)
+    with (ProcessPoolExecutor(max_workers=workers) if workers > 1 else nullcontext()) as pool:
+        results = pool.map(one, jobs) if pool is not None else map(one, jobs)
+        for b, res in enumerate(bar(results)):
+            out[b] = res
             if b == 0:
                 _announce(progress, time.perf_counter() - started, B, workers)
     return out
