@@ -26,6 +26,13 @@ left to the posterior), and every parameter but the checkpoint levels from the f
 (the levels refitted to the thinned counts).  The second is the floor that the luck of a
 checkpoint's few successes sets for any estimate of its level.
 
+``--simulate`` adds the same measurement in a world where the pooled model is exactly right:
+counts drawn from the pooled model fitted to the full data (every cell keeps its real number
+of samples; each problem's success probability drawn from the model, then a binomial count),
+thinned and estimated as above.  It prints the error against the simulated full-data
+estimate (what the real-data benchmark calls the truth) and against the true pass@K of the
+drawn probabilities: the error the estimator makes when its model is not to blame.
+
 ``--expected`` adds the noise-free version: each model fitted to the exact distribution
 of the thinned counts (hypergeometric probabilities as weights) instead of one draw.
 
@@ -39,7 +46,7 @@ import time
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from lm_eval_scaling.passk import pooled as pooled_module
 from lm_eval_scaling.passk.benchmark import benchmark_pass_at_k, bootstrap_weights, count_matrices
@@ -85,6 +92,80 @@ def levels_refit(full: PooledModel, n: np.ndarray, c: np.ndarray, observed: np.n
                        iterations=int(res.nit), params=res.x)
 
 
+def simulate_counts(model: PooledModel, n: np.ndarray, observed: np.ndarray,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Correct counts and success probabilities drawn from ``model`` for the cells ``n``:
+    out of reach with probability ``pi_j``, else ``logit p = theta_j + g_j d_i + s_j z``."""
+    J, I = n.shape
+    logit = (model.theta[:, None] + model.slope[:, None] * model.ease[None, :]
+             + model.spread[:, None] * rng.standard_normal((J, I)))
+    p = special.expit(logit) * (rng.random((J, I)) >= model.out_of_reach[:, None])
+    return np.where(observed, rng.binomial(n, p), 0), p
+
+
+def simulated(full: PooledModel, n_all: np.ndarray, observed: np.ndarray, chosen: list[int],
+              K: int, m: int, draws: int) -> None:
+    """``--simulate``: the thinned-counts benchmark on counts drawn from ``full``."""
+    errs: dict[str, list[float]] = {"vs the simulated full-data estimate": [],
+                                    "vs the true pass@K of the drawn probabilities": [],
+                                    "simulated full-data estimate vs true pass@K": []}
+    per_draw = []
+    t0 = time.perf_counter()
+    for draw in range(draws):
+        rng = np.random.default_rng([draw, 1])
+        c_sim, p = simulate_counts(full, n_all, observed, rng)
+        n_thin, c_thin = np.zeros_like(n_all), np.zeros_like(c_sim)
+        for j in range(n_all.shape[0]):
+            o = observed[j]
+            n_thin[j][o], c_thin[j][o] = thin_counts(n_all[j][o], c_sim[j][o], m, rng)
+        fit = fit_pooled_model(n_thin, c_thin, observed=observed)
+        est = pooled_benchmark_pass_at_k(fit, n_thin, c_thin, observed, [K])[:, 0]
+        mine = []
+        for j in chosen:
+            o = observed[j]
+            sim_truth = float(pass_at_k(n_all[j][o], c_sim[j][o], K).mean())
+            true = float(-np.expm1(K * np.log1p(-p[j][o])).mean())
+            if sim_truth == 0 or c_thin[j].sum() == 0:
+                continue
+            for label, (a, b) in zip(errs, ((est[j], sim_truth), (est[j], true), (sim_truth, true))):
+                errs[label].append(rel_err(float(a), b))
+            mine.append(errs["vs the simulated full-data estimate"][-1])
+        per_draw.append(np.median(mine))
+    print(f"\nsimulated from the pooled model fitted to the full data ({draws} draws, "
+          f"{time.perf_counter() - t0:.0f} s): estimator='pooled' on the thinned counts")
+    for label, e in errs.items():
+        print(f"  {label:<47s}: {summary(e)}")
+    q = np.quantile(per_draw, [0.0, 0.5, 1.0])
+    print(f"    median of one draw, vs the simulated full-data estimate: {q[0]:.1%} .. {q[2]:.1%} "
+          f"(median {q[1]:.1%})")
+
+
+def expected(chosen: dict[str, tuple[np.ndarray, np.ndarray]], truth: dict[str, float],
+             K: int, m: int) -> None:
+    """``--expected``: each per-checkpoint model fitted to the exact distribution of the
+    thinned counts."""
+    print("\nexpected thinning (fit to the exact distribution of the thinned counts, no draw noise):")
+    cs = np.arange(m + 1)
+    kind_errs: dict[str, list[float]] = {kind: [] for kind in MODEL_KINDS}
+    strong: list[bool] = []
+    for name, (n, c) in chosen.items():
+        if truth[name] == 0:
+            continue
+        prob = stats.hypergeom.pmf(cs[None, :], n[:, None], c[:, None], m)  # (P, m + 1)
+        w = prob.reshape(-1)
+        keep = w > 1e-15
+        nn = np.full(w.size, m)[keep]
+        cc = np.tile(cs, n.size)[keep]
+        strong.append(truth[name] >= 0.05)
+        for kind in MODEL_KINDS:
+            fit = fit_success_model(nn, cc, kind, weights=w[keep])
+            kind_errs[kind].append(rel_err(float(fit.pass_at_k(K)), truth[name]))
+    mask = np.asarray(strong)
+    for label, e in kind_errs.items():
+        print(f"  {label:<14s}: all  {summary(e)}")
+        print(f"  {'':<14s}  pass@{K} >= 0.05 {summary(list(np.asarray(e)[mask]))}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--counts", required=True, help="Pythia GSM8K counts.csv")
@@ -95,6 +176,9 @@ def main() -> None:
     ap.add_argument("--floor", action="store_true",
                     help="also the pooled model with its parameters (all, or all but the levels) "
                          "from a fit to the full data")
+    ap.add_argument("--simulate", action="store_true",
+                    help="also the pooled estimator on counts simulated from the pooled model "
+                         "fitted to the full data (same samples per cell)")
     ap.add_argument("--coverage", type=int, default=0, metavar="B",
                     help="also the coverage of the 95%% intervals (B resamples, problem-only and "
                          "hierarchical bootstrap, and the pooled model's refit bootstrap, "
@@ -125,7 +209,8 @@ def main() -> None:
     fit_seconds: list[float] = []
     floor: dict[str, list[float]] = {"all parameters from the full data": [],
                                      "all but the levels from the full data": []}
-    full_fit = fit_pooled_model(n_all, c_all, observed=observed) if args.floor else None
+    full_fit = (fit_pooled_model(n_all, c_all, observed=observed)
+                if args.floor or args.simulate else None)
     t0 = time.perf_counter()
     for draw in range(args.draws):
         rng = np.random.default_rng(draw)
@@ -138,7 +223,7 @@ def main() -> None:
         fit_seconds.append(time.perf_counter() - t_fit)
         joint_k = dict(zip(names, pooled_benchmark_pass_at_k(joint, n_thin, c_thin, observed, [K])[:, 0]))
         if full_fit is not None:
-            oracle = {"all parameters from the full data": full_fit,
+            oracle = {} if not args.floor else {"all parameters from the full data": full_fit,
                       "all but the levels from the full data": levels_refit(full_fit, n_thin, c_thin, observed)}
             oracle_k = {label: dict(zip(names, pooled_benchmark_pass_at_k(fit, n_thin, c_thin, observed, [K])[:, 0]))
                         for label, fit in oracle.items()}
@@ -218,28 +303,13 @@ def main() -> None:
         n=("pooled", "size"), beta_binomial=("beta_binomial", "median"),
         pooled=("pooled", "median")).to_string(float_format=lambda v: f"{v:.1%}"))
 
-    if args.expected:
-        print("\nexpected thinning (fit to the exact distribution of the thinned counts, no draw noise):")
-        cs = np.arange(m + 1)
-        errs: dict[str, list[float]] = {kind: [] for kind in MODEL_KINDS}
-        strong: list[bool] = []
-        for name, (n, c) in chosen.items():
-            if truth[name] == 0:
-                continue
-            prob = stats.hypergeom.pmf(cs[None, :], n[:, None], c[:, None], m)  # (P, m + 1)
-            w = prob.reshape(-1)
-            keep = w > 1e-15
-            nn = np.full(w.size, m)[keep]
-            cc = np.tile(cs, n.size)[keep]
-            strong.append(truth[name] >= 0.05)
-            for kind in MODEL_KINDS:
-                fit = fit_success_model(nn, cc, kind, weights=w[keep])
-                errs[kind].append(rel_err(float(fit.pass_at_k(K)), truth[name]))
-        mask = np.asarray(strong)
-        for kind, e in errs.items():
-            print(f"  {kind:<14s}: all  {summary(e)}")
-            print(f"  {'':<14s}  pass@{K} >= 0.05 {summary(list(np.asarray(e)[mask]))}")
+    if args.simulate:
+        assert full_fit is not None
+        simulated(full_fit, n_all, observed, [j for j, name in enumerate(names) if name in chosen],
+                  K, m, args.draws)
 
+    if args.expected:
+        expected(chosen, truth, K, m)
 
 if __name__ == "__main__":
     main()
