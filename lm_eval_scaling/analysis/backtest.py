@@ -18,6 +18,12 @@ previous cap's fit, and the (target, law, k) sequences run in parallel processes
 ``n_boot > 0`` every forecast gets a percentile interval on its relative error from
 refits on problems resampled with replacement (fit data and target resampled together).
 
+With ``estimator="pooled"`` the points' pass@k rests on one model of every checkpoint
+(each problem's ease is shared), so the target would reach the forecast through the eases.
+The checkpoints cheaper than each target therefore get their pass@k (and, with
+``n_boot``, their resamples) from a pooled model fitted to them alone; the target's own
+value stays the one of the points table.
+
 :class:`BacktestResult` holds one row per (target, law, k, cap) with every fitted
 parameter and the pivot prefactors (for stability plots), the full fits (all
 checkpoints) and :meth:`BacktestResult.summary`, which turns the paper's statements into
@@ -51,6 +57,10 @@ from .points import COVARIATE_COLUMNS, law_response
 __all__ = ["BACKTEST_COLUMNS", "BASELINES", "BacktestResult", "backtest", "default_targets"]
 
 log = logging.getLogger(__name__)
+
+#: Columns of a points row that come from its pass@k table (replaced by a pooled refit).
+_PASSK_COLUMNS: Final = ("pass_at_k", "neg_log_pass_at_k", "censored", "num_problems",
+                         "num_problems_excluded")
 
 BACKTEST_COLUMNS = (
     "target", "law", "k", "task", "c_max", "compute_ratio", "horizon_oom", "n_points",
@@ -276,7 +286,8 @@ def backtest(
         ``options.bootstrap = B > 0``: percentile intervals at level ``options.ci`` on
         every relative error from ``B`` refits on problems resampled with replacement
         (fit data and target together), warm-started from the cap's fit; this needs the
-        ``counts`` (and, for a gold law, the ``gold``) tables the points came from.
+        ``counts`` (and, for a gold law, the ``gold``) tables the points came from, as
+        does ``options.estimator = "pooled"`` (a pooled refit without each target).
     fits:
         The full fits (every checkpoint) of these points with these options
         (:func:`lm_eval_scaling.analysis.fits.fit_table`), where computed already; they
@@ -300,6 +311,9 @@ def backtest(
     if n_boot and counts is None:
         raise InputError("bootstrap intervals on the forecast errors (FitOptions field "
                          "'bootstrap') need the counts table the points were computed from")
+    if options.estimator == "pooled" and counts is None:
+        raise InputError("a backtest with estimator 'pooled' refits the pooled model without "
+                         "each target: it needs the counts table the points were computed from")
     if n_boot and needs_gold and gold is None:
         raise InputError("bootstrap intervals for the gold law need the gold table")
     tasks = sorted(points["task"].unique())
@@ -337,6 +351,12 @@ def backtest(
                              f"the gold table has none for {target_name!r}")
         pool = points[(points["checkpoint"] != target_name) & ~points["user_excluded"]]
         pool = pool[pool["compute"] < target_compute]
+        pool_boot, pool_gold = boot_p, boot_gold
+        if options.estimator == "pooled":
+            assert counts is not None
+            pool, pool_boot, pool_gold = _pooled_without_target(
+                pool, points, counts, target_name, target_compute, options,
+                gold if needs_gold else None)
         if caps is None:
             cap_values = np.unique(pool["compute"].to_numpy(np.float64))
         else:
@@ -350,7 +370,7 @@ def backtest(
                 tgt = tgt_rows[tgt_rows["k"] == k]
                 jobs.append(_Job(law=law, k=k, task=str(tasks[0]), target_name=target_name,
                                  caps=cap_values, target_compute=target_compute,
-                                 pool=_arrays(sub, boot_p, boot_gold),
+                                 pool=_arrays(sub, pool_boot, pool_gold),
                                  target=_arrays(tgt, boot_p, boot_gold), options=options))
     # the full fits (every checkpoint, targets included): the stability reference
     if fits is None:
@@ -412,6 +432,42 @@ class _Job:
 
 def _with_pivot(job: _Job, pivot: dict[str, float] | None) -> _Job:
     return job if pivot is None else _Job(**{**job.__dict__, "pivot": pivot})
+
+
+def _pooled_without_target(
+    pool: pd.DataFrame, points: pd.DataFrame, counts: pd.DataFrame, target_name: str,
+    target_compute: float, options: FitOptions, gold: pd.DataFrame | None,
+) -> tuple[pd.DataFrame, npt.NDArray[np.float64] | None, npt.NDArray[np.float64] | None]:
+    """``pool`` (rows cheaper than the target) with its pass@k from a pooled model fitted to
+    the checkpoints cheaper than the target alone, user-excluded ones included as in the
+    points table; with ``options.bootstrap``, the resamples of those rows (the same problem
+    resamples as the target's: same seed, same problem ids)."""
+    from ..passk.benchmark import passk_table
+    from .fits import resampled_passk
+
+    if pool.empty:
+        empty = np.empty((options.bootstrap, 0))
+        return pool.reset_index(drop=True), empty, empty if gold is not None else None
+    task = points["task"].iloc[0]  # one task per backtest
+    cheaper = points.loc[points["compute"] < target_compute, ["model", "revision"]].drop_duplicates()
+    sub = counts[counts["task"] == task].merge(cheaper, on=["model", "revision"], how="inner")
+    ks = np.asarray(sorted(set(points["k"])), np.int64)
+    log.info("backtest: pooled model refitted to the %d checkpoints cheaper than %s",
+             len(cheaper), target_name)
+    table = passk_table(sub, ks, ci=None, estimator="pooled")
+    keys = ["checkpoint", "task", "k"]
+    cols = [c for c in _PASSK_COLUMNS if c in pool.columns]
+    out = (pool.drop(columns=cols).merge(table[[*keys, *cols]], on=keys, how="left")
+           [list(pool.columns)].reset_index(drop=True))
+    if not options.bootstrap:
+        return out, None, None
+    boot_p, boot_gold = resampled_passk(sub, ks, out, options.bootstrap, options.seed,
+                                        gold=gold, gold_problems=options.gold_problems,
+                                        gold_covariate=options.gold_covariate,
+                                        estimator="pooled", hierarchical=options.hierarchical,
+                                        n_jobs=options.n_jobs,
+                                        problems=counts.loc[counts["task"] == task, "problem_id"])
+    return out, boot_p, boot_gold if gold is not None else None
 
 
 def _arrays(df: pd.DataFrame, boot_p: npt.NDArray[np.float64] | None = None,

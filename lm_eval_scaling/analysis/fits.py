@@ -272,12 +272,15 @@ def resampled_passk(counts: pd.DataFrame, ks: npt.NDArray[np.int64], points: pd.
                      n_boot: int, seed: int, *, gold: pd.DataFrame | None = None,
                      gold_problems: GoldProblems = "same",
                      gold_covariate: str = "neg_log_gold_prob", estimator: Estimator = "unbiased",
-                     hierarchical: bool = False,
-                     n_jobs: int | None = None) -> tuple[FloatArray, FloatArray]:
+                     hierarchical: bool = False, n_jobs: int | None = None,
+                     problems: npt.ArrayLike | None = None) -> tuple[FloatArray, FloatArray]:
     """Benchmark pass@k and the gold covariate of every points row under ``n_boot`` joint
     resamples of problems (the same resample for both).  pass@k with ``estimator``
     (:func:`lm_eval_scaling.passk.benchmark.resampled_pass_at_k`); ``hierarchical`` also
-    redraws each problem's correct count given its samples (seeded per checkpoint)."""
+    redraws each problem's correct count given its samples (seeded per checkpoint).
+    ``problems``: the problem ids each task's resamples draw over (default: the task's
+    problems in ``counts``); the same ids and seed give the same resamples, so a subset of
+    the checkpoints can be resampled exactly as the whole counts table was."""
     out = np.full((n_boot, len(points)), np.nan)
     out_gold = np.full((n_boot, len(points)), np.nan)
     gold_sets: dict[tuple[str, str, str], pd.DataFrame] = {}
@@ -286,7 +289,7 @@ def resampled_passk(counts: pd.DataFrame, ks: npt.NDArray[np.int64], points: pd.
         for j, rows in gold_problem_sets(keys, gold, counts, gold_problems).items():
             gold_sets[(keys["model"].iloc[j], keys["revision"].iloc[j], keys["task"].iloc[j])] = rows
     for task, tgrp in counts.groupby("task", sort=True):
-        pids = np.unique(tgrp["problem_id"].to_numpy())
+        pids = np.unique(tgrp["problem_id"].to_numpy() if problems is None else problems)
         pos = {pid: i for i, pid in enumerate(pids)}
         task_key = zlib.crc32(str(task).encode())
         rng = np.random.default_rng(np.random.SeedSequence([seed, task_key]))

@@ -36,7 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             "under the cap) and 'trend' (log-log line over the last decade under the cap) "
             "are backtested beside the laws.  Writes one row per (target, law, k, cap) with "
             "every fitted parameter; prints a summary of error and stability horizons per "
-            "(target, law, k) and whether each law beats the baselines."
+            "(target, law, k) and whether each law beats the baselines.  With --estimator "
+            "pooled the cheaper checkpoints' pass@k comes from a pooled model refitted "
+            "without each target (one more fit per target)."
         ),
     )
     add_table_arguments(p)

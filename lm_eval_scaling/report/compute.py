@@ -312,7 +312,7 @@ def compute_report(
         steps.update()
 
         steps.set_postfix_str("backtest")
-        backtest_result = _run_backtest(opts, laws, points, fits, notes, progress)
+        backtest_result = _run_backtest(opts, laws, points, fits, counts, notes, progress)
         steps.update()
 
         steps.set_postfix_str("envelope")
@@ -387,7 +387,7 @@ def _note_fits(fits: Sequence[FitResult], laws: Sequence[str], ks: Sequence[int]
 
 
 def _run_backtest(opts: ReportOptions, laws: Sequence[str], points: pd.DataFrame | None,
-                  fits: Sequence[FitResult], notes: list[str],
+                  fits: Sequence[FitResult], counts: pd.DataFrame, notes: list[str],
                   progress: bool) -> BacktestResult | None:
     if points is None:
         return None
@@ -405,7 +405,8 @@ def _run_backtest(opts: ReportOptions, laws: Sequence[str], points: pd.DataFrame
     def run(run_laws: Sequence[str]) -> BacktestResult:
         return backtest(points, laws=list(run_laws), target=opts.target,
                         options=opts.fit.with_(bootstrap=0),
-                        fits=[f for f in fits if f.law in run_laws], progress=progress)
+                        fits=[f for f in fits if f.law in run_laws], counts=counts,
+                        progress=progress)
 
     try:
         try:

@@ -22,6 +22,7 @@ from lm_eval_scaling.analysis.points import passk_points
 from lm_eval_scaling.cli import main
 from lm_eval_scaling.errors import InputError
 from lm_eval_scaling.fit import fit_law
+from lm_eval_scaling.passk.benchmark import passk_table
 from lm_eval_scaling.tables.ladder import load_ladder
 from lm_eval_scaling.tables.schema import read_counts, read_gold
 from tests.support import TRUTH, law_tables
@@ -162,6 +163,46 @@ def test_parallel_equals_serial_and_errors() -> None:
         backtest(points, laws=["gold"])
     with pytest.raises(InputError, match="law must be one of"):
         backtest(points, laws=["direct_joint"])
+
+
+def test_a_pooled_backtest_never_sees_its_target() -> None:
+    """With estimator='pooled' every checkpoint's pass@k rests on one model of all of them
+    (shared problem eases).  Changing only the target's counts must move its actual value
+    and no forecast; the persistence forecast is the pass@k of the next cheaper checkpoint
+    under a pooled model fitted to the cheaper checkpoints alone."""
+    counts, ladder = law_tables(n_samples=16, problems=24)
+    target, options = "m6@t128", FitOptions(estimator="pooled", n_jobs=1)
+    own = ((counts["model"] == "m6") & (counts["revision"] == "t128")).to_numpy()
+    changed = counts.copy()
+    changed.loc[own, "num_correct"] = changed.loc[own, "num_samples"] // 2
+    rows = []
+    for c in (counts, changed):
+        points = passk_points(c, ladder, ks=[64], estimator="pooled")
+        rows.append(backtest(points, laws=["compute"], targets=[target], counts=c,
+                             options=options).rows)
+    assert not np.allclose(rows[0]["actual"], rows[1]["actual"])
+    np.testing.assert_array_equal(rows[0]["predicted"], rows[1]["predicted"])
+
+    cheaper = passk_table(counts[~own], [64], ci=None, estimator="pooled").set_index("checkpoint")
+    last = rows[0][rows[0]["law"] == "persistence"].sort_values("c_max").iloc[-1]
+    assert last["predicted"] == pytest.approx(cheaper.loc["m6@t32", "neg_log_pass_at_k"], rel=1e-12)
+    everyone = passk_points(counts, ladder, ks=[64], estimator="pooled").set_index("checkpoint")
+    assert last["predicted"] != pytest.approx(everyone.loc["m6@t32", "neg_log_pass_at_k"], rel=1e-9)
+    with pytest.raises(InputError, match="counts"):
+        backtest(passk_points(counts, ladder, ks=[64], estimator="pooled"), laws=["compute"],
+                 targets=[target], options=options)
+
+
+def test_a_pooled_backtest_bootstraps_the_refit_without_the_target() -> None:
+    counts, ladder = law_tables(n_samples=16, problems=24)
+    points = passk_points(counts, ladder, ks=[64], estimator="pooled")
+    res = backtest(points, laws=["compute"], targets=["m6@t128"], counts=counts,
+                   caps=[6 * 1e10 * 1e10 * 8, 6 * 1e10 * 1e10 * 32],
+                   options=FitOptions(estimator="pooled", bootstrap=8, n_jobs=1))
+    rows = res.rows[res.rows["converged"]]
+    assert len(rows) == 6
+    assert np.isfinite(rows[["error_ci_low", "error_ci_high"]].to_numpy()).all()
+    assert (rows["error_ci_low"] <= rows["error_ci_high"]).all()
 
 
 # ------------------------------------------------------------------ shared Pythia data

@@ -281,3 +281,28 @@ def test_problem_bootstrap_with_the_model_estimators(estimator: str) -> None:
     (fit,) = fit_table(points, laws=["compute"], options=options, counts=counts)
     assert fit.ci is not None and fit.n_boot >= 5
 
+
+
+def test_resampling_a_subset_of_checkpoints_over_the_same_problems_repeats_the_resamples() -> None:
+    """``problems=``: a subset of the checkpoints, lacking a problem, is resampled exactly as
+    in the whole table when given the whole table's problem ids (and differently without)."""
+    from lm_eval_scaling.analysis.fits import resampled_passk
+    from tests.support import law_tables
+
+    counts, ladder = law_tables(n_samples=64, problems=12)
+    ks = np.array([1, 4], np.int64)
+    points = passk_points(counts, ladder, ks=ks)
+    whole, _ = resampled_passk(counts, ks, points, 20, 3)
+    dropped = counts["problem_id"].iloc[-1]
+    keep = counts["model"].isin(["m5", "m6"]) & (counts["problem_id"] != dropped)
+    sub_points = passk_points(counts[keep], ladder, ks=ks)
+    rows = [int(np.flatnonzero((points["checkpoint"] == c).to_numpy() & (points["k"] == k).to_numpy())[0])
+            for c, k in zip(sub_points["checkpoint"], sub_points["k"])]
+    same, _ = resampled_passk(counts[keep], ks, sub_points, 20, 3, problems=counts["problem_id"])
+    other, _ = resampled_passk(counts[keep], ks, sub_points, 20, 3)
+    full_sub, _ = resampled_passk(counts[counts["model"].isin(["m5", "m6"])], ks,
+                                  passk_points(counts[counts["model"].isin(["m5", "m6"])], ladder, ks=ks),
+                                  20, 3, problems=counts["problem_id"])
+    np.testing.assert_allclose(full_sub, whole[:, rows], rtol=1e-12)
+    assert not np.allclose(same, other)
+    assert np.isfinite(same).all()
