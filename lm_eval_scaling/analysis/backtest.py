@@ -344,7 +344,9 @@ def backtest(
     k_values = sorted(int(v) for v in np.unique(points["k"]))
     forecasters = [*laws, *(BASELINES if baselines else ())]
     jobs = []
-    for target_name, target_compute in resolved:
+    refits = options.estimator == "pooled"  # a pooled model refitted without each target
+    for target_name, target_compute in _progress(resolved, len(resolved), progress and refits,
+                                                 "backtest: pooled refits", "target"):
         tgt_rows = points[points["checkpoint"] == target_name]
         if needs_gold and not np.isfinite(tgt_rows[COVARIATE_COLUMNS["gold"]]).all():
             raise InputError(f"the gold law needs the target's own gold log-probabilities; "
@@ -352,7 +354,7 @@ def backtest(
         pool = points[(points["checkpoint"] != target_name) & ~points["user_excluded"]]
         pool = pool[pool["compute"] < target_compute]
         pool_boot, pool_gold = boot_p, boot_gold
-        if options.estimator == "pooled":
+        if refits:
             assert counts is not None
             pool, pool_boot, pool_gold = _pooled_without_target(
                 pool, points, counts, target_name, target_compute, options,
@@ -710,9 +712,10 @@ def _workers(n_jobs: int | None, n_tasks: int) -> int:
     return 2 if n_tasks >= 4 else 1
 
 
-def _progress(it: Any, total: int, enabled: bool) -> Any:
+def _progress(it: Any, total: int, enabled: bool, desc: str = "backtest",
+              unit: str = "target x law x k") -> Any:
     if not enabled:
         return it
     from tqdm import tqdm
 
-    return tqdm(it, total=total, desc="backtest", unit="target x law x k", leave=False)
+    return tqdm(it, total=total, desc=desc, unit=unit, leave=False)

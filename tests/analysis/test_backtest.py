@@ -179,7 +179,7 @@ def test_a_pooled_backtest_never_sees_its_target() -> None:
     for c in (counts, changed):
         points = passk_points(c, ladder, ks=[64], estimator="pooled")
         rows.append(backtest(points, laws=["compute"], targets=[target], counts=c,
-                             options=options).rows)
+                             options=options, progress=True).rows)
     assert not np.allclose(rows[0]["actual"], rows[1]["actual"])
     np.testing.assert_array_equal(rows[0]["predicted"], rows[1]["predicted"])
 
