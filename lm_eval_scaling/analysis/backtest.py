@@ -58,10 +58,6 @@ __all__ = ["BACKTEST_COLUMNS", "BASELINES", "BacktestResult", "backtest", "defau
 
 log = logging.getLogger(__name__)
 
-#: Columns of a points row that come from its pass@k table (replaced by a pooled refit).
-_PASSK_COLUMNS: Final = ("pass_at_k", "neg_log_pass_at_k", "censored", "num_problems",
-                         "num_problems_excluded")
-
 BACKTEST_COLUMNS = (
     "target", "law", "k", "task", "c_max", "compute_ratio", "horizon_oom", "n_points",
     "predicted", "actual", "relative_error", "error_ci_low", "error_ci_high",
@@ -326,13 +322,14 @@ def backtest(
     if not wanted:
         raise InputError("no target to backtest")
     resolved = list(dict.fromkeys(_resolve_target(points, t) for t in wanted))
+    k_values = sorted(int(v) for v in np.unique(points["k"]))
     boot_p: npt.NDArray[np.float64] | None = None
     boot_gold: npt.NDArray[np.float64] | None = None
     if n_boot:
         from .fits import resampled_passk
 
         assert counts is not None
-        boot_p, boot_gold = resampled_passk(counts, np.asarray(sorted(set(points["k"])), np.int64),
+        boot_p, boot_gold = resampled_passk(counts, np.asarray(k_values, np.int64),
                                             points, n_boot, options.seed,
                                             gold=gold if needs_gold else None,
                                             gold_problems=options.gold_problems,
@@ -341,7 +338,6 @@ def backtest(
                                             hierarchical=options.hierarchical,
                                             n_jobs=options.n_jobs)
 
-    k_values = sorted(int(v) for v in np.unique(points["k"]))
     forecasters = [*laws, *(BASELINES if baselines else ())]
     jobs = []
     refits = options.estimator == "pooled"  # a pooled model refitted without each target
@@ -357,7 +353,7 @@ def backtest(
         if refits:
             assert counts is not None
             pool, pool_boot, pool_gold = _pooled_without_target(
-                pool, points, counts, target_name, target_compute, options,
+                pool, points, counts, target_name, target_compute, k_values, options,
                 gold if needs_gold else None)
         if caps is None:
             cap_values = np.unique(pool["compute"].to_numpy(np.float64))
@@ -438,7 +434,8 @@ def _with_pivot(job: _Job, pivot: dict[str, float] | None) -> _Job:
 
 def _pooled_without_target(
     pool: pd.DataFrame, points: pd.DataFrame, counts: pd.DataFrame, target_name: str,
-    target_compute: float, options: FitOptions, gold: pd.DataFrame | None,
+    target_compute: float, k_values: Sequence[int], options: FitOptions,
+    gold: pd.DataFrame | None,
 ) -> tuple[pd.DataFrame, npt.NDArray[np.float64] | None, npt.NDArray[np.float64] | None]:
     """``pool`` (rows cheaper than the target) with its pass@k from a pooled model fitted to
     the checkpoints cheaper than the target alone, user-excluded ones included as in the
@@ -453,12 +450,13 @@ def _pooled_without_target(
     task = points["task"].iloc[0]  # one task per backtest
     cheaper = points.loc[points["compute"] < target_compute, ["model", "revision"]].drop_duplicates()
     sub = counts[counts["task"] == task].merge(cheaper, on=["model", "revision"], how="inner")
-    ks = np.asarray(sorted(set(points["k"])), np.int64)
+    ks = np.asarray(k_values, np.int64)
     log.info("backtest: pooled model refitted to the %d checkpoints cheaper than %s",
              len(cheaper), target_name)
     table = passk_table(sub, ks, ci=None, estimator="pooled")
     keys = ["checkpoint", "task", "k"]
-    cols = [c for c in _PASSK_COLUMNS if c in pool.columns]
+    # the columns the points table took from its pass@k table
+    cols = [c for c in table.columns if c in pool.columns and c not in (*keys, "model", "revision")]
     out = (pool.drop(columns=cols).merge(table[[*keys, *cols]], on=keys, how="left")
            [list(pool.columns)].reset_index(drop=True))
     if not options.bootstrap:
