@@ -444,9 +444,6 @@ def _pooled_without_target(
     from ..passk.benchmark import passk_table
     from .fits import resampled_passk
 
-    if pool.empty:
-        empty = np.empty((options.bootstrap, 0))
-        return pool.reset_index(drop=True), empty, empty if gold is not None else None
     task = points["task"].iloc[0]  # one task per backtest
     cheaper = points.loc[points["compute"] < target_compute, ["model", "revision"]].drop_duplicates()
     sub = counts[counts["task"] == task].merge(cheaper, on=["model", "revision"], how="inner")
