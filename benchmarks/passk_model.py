@@ -222,8 +222,9 @@ def main() -> None:
         joint = fit_pooled_model(n_thin, c_thin, observed=observed)
         fit_seconds.append(time.perf_counter() - t_fit)
         joint_k = dict(zip(names, pooled_benchmark_pass_at_k(joint, n_thin, c_thin, observed, [K])[:, 0]))
-        if full_fit is not None:
-            oracle = {} if not args.floor else {"all parameters from the full data": full_fit,
+        if args.floor:
+            assert full_fit is not None
+            oracle = {"all parameters from the full data": full_fit,
                       "all but the levels from the full data": levels_refit(full_fit, n_thin, c_thin, observed)}
             oracle_k = {label: dict(zip(names, pooled_benchmark_pass_at_k(fit, n_thin, c_thin, observed, [K])[:, 0]))
                         for label, fit in oracle.items()}
@@ -260,7 +261,7 @@ def main() -> None:
             plain.append(rel_err(float(bb), truth[name]))
             model.append(rel_err(float(res.pass_at_k[0]), truth[name]))
             pooled.append(rel_err(float(joint_k[name]), truth[name]))
-            if full_fit is not None:
+            if args.floor:
                 for label, values in oracle_k.items():
                     floor[label].append(rel_err(float(values[name]), truth[name]))
             noise.append(rel_err(float(pass_at_k(nt, ct, m).mean()), truth_m[name]))
