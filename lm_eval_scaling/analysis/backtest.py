@@ -19,10 +19,13 @@ previous cap's fit, and the (target, law, k) sequences run in parallel processes
 refits on problems resampled with replacement (fit data and target resampled together).
 
 With ``estimator="pooled"`` the points' pass@k rests on one model of every checkpoint
-(each problem's ease is shared), so the target would reach the forecast through the eases.
-The checkpoints cheaper than each target therefore get their pass@k (and, with
-``n_boot``, their resamples) from a pooled model fitted to them alone; the target's own
-value stays the one of the points table.
+(each problem's ease is shared), so the target, and every checkpoint above a cap, would
+reach a forecast through the eases.  The points a forecast from cap ``C_max`` fits on
+therefore get their pass@k (and, with ``n_boot``, their resamples) from a pooled model
+fitted to the checkpoints with ``C <= C_max`` alone, one fit per distinct cap shared by
+every target (``FitOptions.pooled_refit = "cap"``); ``"target"`` fits once per target, to
+the checkpoints cheaper than it (faster; the checkpoints between a cap and the target
+still inform the eases).  The target's own value stays the one of the points table.
 
 :class:`BacktestResult` holds one row per (target, law, k, cap) with every fitted
 parameter and the pivot prefactors (for stability plots), the full fits (all
@@ -283,7 +286,8 @@ def backtest(
         every relative error from ``B`` refits on problems resampled with replacement
         (fit data and target together), warm-started from the cap's fit; this needs the
         ``counts`` (and, for a gold law, the ``gold``) tables the points came from, as
-        does ``options.estimator = "pooled"`` (a pooled refit without each target).
+        does ``options.estimator = "pooled"`` (a pooled refit per cap, or per target with
+        ``options.pooled_refit = "target"``).
     fits:
         The full fits (every checkpoint) of these points with these options
         (:func:`lm_eval_scaling.analysis.fits.fit_table`), where computed already; they
@@ -339,22 +343,14 @@ def backtest(
                                             n_jobs=options.n_jobs)
 
     forecasters = [*laws, *(BASELINES if baselines else ())]
-    jobs = []
-    refits = options.estimator == "pooled"  # a pooled model refitted without each target
-    for target_name, target_compute in _progress(resolved, len(resolved), progress and refits,
-                                                 "backtest: pooled refits", "target"):
+    plans = []
+    for target_name, target_compute in resolved:
         tgt_rows = points[points["checkpoint"] == target_name]
         if needs_gold and not np.isfinite(tgt_rows[COVARIATE_COLUMNS["gold"]]).all():
             raise InputError(f"the gold law needs the target's own gold log-probabilities; "
                              f"the gold table has none for {target_name!r}")
         pool = points[(points["checkpoint"] != target_name) & ~points["user_excluded"]]
         pool = pool[pool["compute"] < target_compute]
-        pool_boot, pool_gold = boot_p, boot_gold
-        if refits:
-            assert counts is not None
-            pool, pool_boot, pool_gold = _pooled_without_target(
-                pool, points, counts, target_name, target_compute, k_values, options,
-                gold if needs_gold else None)
         if caps is None:
             cap_values = np.unique(pool["compute"].to_numpy(np.float64))
         else:
@@ -362,14 +358,43 @@ def backtest(
             if (cap_values >= target_compute).any() or (cap_values <= 0).any():
                 raise InputError(f"caps must lie in (0, {target_compute:.4g}) (the compute of "
                                  f"target {target_name}), got {cap_values.tolist()}")
+        plans.append((target_name, target_compute, tgt_rows, pool, cap_values))
+    refit = options.pooled_refit if options.estimator == "pooled" else None
+    per_cap: dict[float, _Refit] = {}
+    if refit == "cap":
+        assert counts is not None
+        all_caps = np.unique(np.concatenate([cap_values for *_, cap_values in plans]))
+        per_cap = _pooled_per_cap(points, counts, all_caps, k_values, options,
+                                  gold if needs_gold else None, progress)
+    jobs = []
+    for target_name, target_compute, tgt_rows, pool, cap_values in _progress(
+            plans, len(plans), progress and refit == "target", "backtest: pooled refits",
+            "target"):
+        pool_boot, pool_gold = boot_p, boot_gold
+        if refit == "target":
+            assert counts is not None
+            log.info("backtest: pooled model refitted to the checkpoints cheaper than %s",
+                     target_name)
+            r = _pooled_refit(pool, points, counts, points["compute"] < target_compute,
+                              k_values, options, gold if needs_gold else None)
+            pool, pool_boot, pool_gold = r.pool, r.boot_p, r.boot_gold
         for law in forecasters:
             for k in k_values:
                 sub = pool[pool["k"] == k]
                 tgt = tgt_rows[tgt_rows["k"] == k]
+                cap_pools = None
+                if refit == "cap":
+                    cap_pools = {}
+                    for c_max in cap_values:
+                        r = per_cap[float(c_max)]
+                        rows = r.pool[(r.pool["k"] == k)
+                                      & r.pool["checkpoint"].isin(sub["checkpoint"])]
+                        cap_pools[float(c_max)] = _arrays(rows, r.boot_p, r.boot_gold)
                 jobs.append(_Job(law=law, k=k, task=str(tasks[0]), target_name=target_name,
                                  caps=cap_values, target_compute=target_compute,
                                  pool=_arrays(sub, pool_boot, pool_gold),
-                                 target=_arrays(tgt, boot_p, boot_gold), options=options))
+                                 target=_arrays(tgt, boot_p, boot_gold), options=options,
+                                 cap_pools=cap_pools))
     # the full fits (every checkpoint, targets included): the stability reference
     if fits is None:
         from .fits import fit_table
@@ -426,30 +451,41 @@ class _Job:
     target: dict[str, npt.NDArray[Any]]
     options: FitOptions
     pivot: dict[str, float] | None = None
+    #: Per cap, the points to fit there where they differ from ``pool`` (a pooled refit per cap).
+    cap_pools: dict[float, dict[str, npt.NDArray[Any]]] | None = None
+
+    def pool_at(self, c_max: float) -> dict[str, npt.NDArray[Any]]:
+        """The points a forecast from cap ``c_max`` fits on (all rows; mask by compute)."""
+        return self.pool if self.cap_pools is None else self.cap_pools[float(c_max)]
 
 
 def _with_pivot(job: _Job, pivot: dict[str, float] | None) -> _Job:
     return job if pivot is None else _Job(**{**job.__dict__, "pivot": pivot})
 
 
-def _pooled_without_target(
-    pool: pd.DataFrame, points: pd.DataFrame, counts: pd.DataFrame, target_name: str,
-    target_compute: float, k_values: Sequence[int], options: FitOptions,
-    gold: pd.DataFrame | None,
-) -> tuple[pd.DataFrame, npt.NDArray[np.float64] | None, npt.NDArray[np.float64] | None]:
-    """``pool`` (rows cheaper than the target) with its pass@k from a pooled model fitted to
-    the checkpoints cheaper than the target alone, user-excluded ones included as in the
-    points table; with ``options.bootstrap``, the resamples of those rows (the same problem
-    resamples as the target's: same seed, same problem ids)."""
+@dataclass(frozen=True)
+class _Refit:
+    """Points rows with their pass@k from a pooled refit (index: the rows of ``boot_p``)."""
+    pool: pd.DataFrame
+    boot_p: npt.NDArray[np.float64] | None
+    boot_gold: npt.NDArray[np.float64] | None
+
+
+def _pooled_refit(
+    pool: pd.DataFrame, points: pd.DataFrame, counts: pd.DataFrame, fitted: pd.Series,
+    k_values: Sequence[int], options: FitOptions, gold: pd.DataFrame | None,
+) -> _Refit:
+    """``pool`` with its pass@k from a pooled model fitted to the checkpoints of the points
+    rows ``fitted`` alone (user-excluded ones included, as in the points table); with
+    ``options.bootstrap``, the resamples of those rows (the same problem resamples as the
+    points': same seed, same problem ids)."""
     from ..passk.benchmark import passk_table
     from .fits import resampled_passk
 
     task = points["task"].iloc[0]  # one task per backtest
-    cheaper = points.loc[points["compute"] < target_compute, ["model", "revision"]].drop_duplicates()
-    sub = counts[counts["task"] == task].merge(cheaper, on=["model", "revision"], how="inner")
+    chosen = points.loc[fitted, ["model", "revision"]].drop_duplicates()
+    sub = counts[counts["task"] == task].merge(chosen, on=["model", "revision"], how="inner")
     ks = np.asarray(k_values, np.int64)
-    log.info("backtest: pooled model refitted to the %d checkpoints cheaper than %s",
-             len(cheaper), target_name)
     table = passk_table(sub, ks, ci=None, estimator="pooled")
     keys = ["checkpoint", "task", "k"]
     # the columns the points table took from its pass@k table
@@ -457,14 +493,47 @@ def _pooled_without_target(
     out = (pool.drop(columns=cols).merge(table[[*keys, *cols]], on=keys, how="left")
            [list(pool.columns)].reset_index(drop=True))
     if not options.bootstrap:
-        return out, None, None
+        return _Refit(out, None, None)
     boot_p, boot_gold = resampled_passk(sub, ks, out, options.bootstrap, options.seed,
                                         gold=gold, gold_problems=options.gold_problems,
                                         gold_covariate=options.gold_covariate,
                                         estimator="pooled", hierarchical=options.hierarchical,
                                         n_jobs=options.n_jobs,
                                         problems=counts.loc[counts["task"] == task, "problem_id"])
-    return out, boot_p, boot_gold if gold is not None else None
+    return _Refit(out, boot_p, boot_gold if gold is not None else None)
+
+
+def _refit_at_cap(job: tuple[float, pd.DataFrame, pd.DataFrame, Sequence[int], FitOptions,
+                             pd.DataFrame | None]) -> _Refit:
+    """The usable points rows up to one cap, with a pooled model fitted to the checkpoints
+    up to it."""
+    c_max, points, counts, k_values, options, gold = job
+    upto = points["compute"] <= c_max
+    pool = points[upto & ~points["user_excluded"]]
+    return _pooled_refit(pool, points, counts, upto, k_values, options, gold)
+
+
+def _pooled_per_cap(points: pd.DataFrame, counts: pd.DataFrame, caps: npt.NDArray[np.float64],
+                    k_values: Sequence[int], options: FitOptions, gold: pd.DataFrame | None,
+                    progress: bool) -> dict[float, _Refit]:
+    """One pooled refit per cap (``FitOptions.pooled_refit = "cap"``), shared by every target
+    above it: the points a forecast from that cap fits on, with their pass@k (and
+    resamples) from the checkpoints up to the cap alone.  Without a bootstrap the caps run
+    in worker processes; with one, each cap's resamples do."""
+    log.info("backtest: pooled model refitted at each of %d caps", len(caps))
+    if options.bootstrap:
+        log.warning("backtest: %d caps x %d resamples = %d pooled refits for the intervals "
+                    "(FitOptions.pooled_refit = 'target' needs one set per target)",
+                    len(caps), options.bootstrap, len(caps) * options.bootstrap)
+    jobs = [(float(c), points, counts, k_values, options, gold) for c in caps]
+    workers = 1 if options.bootstrap else _workers(options.n_jobs, len(jobs))
+    desc, unit = "backtest: pooled refits", "cap"
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as ex:
+            refits = list(_progress(ex.map(_refit_at_cap, jobs), len(jobs), progress, desc, unit))
+    else:
+        refits = list(_progress(map(_refit_at_cap, jobs), len(jobs), progress, desc, unit))
+    return {job[0]: r for job, r in zip(jobs, refits)}
 
 
 def _arrays(df: pd.DataFrame, boot_p: npt.NDArray[np.float64] | None = None,
@@ -554,25 +623,23 @@ def _run_job(job: _Job) -> list[dict[str, Any]]:
     actual = float(_response(tgt, job.law, chance)[0][0]) if len(tgt["pass_at_k"]) else np.nan
     actual_p = float(tgt["pass_at_k"][0]) if len(tgt["pass_at_k"]) else np.nan
     tgt_cov = {c: float(tgt[COVARIATE_COLUMNS[c]][0]) for c in spec.covariates}
-    usable = _usable(job.pool, job.law, chance)
-    compute = job.pool["compute"].astype(np.float64)
     rows: list[dict[str, Any]] = []
     previous: FitResult | None = None
-    last_mask: npt.NDArray[np.bool_] | None = None
+    last: tuple[dict[str, npt.NDArray[Any]], npt.NDArray[np.bool_]] | None = None
     last_fit: FitResult | None = None
     last_boot: npt.NDArray[np.float64] | None = None
     # From the closest cap outwards: the warm start comes from the richer fit.
     for c_max in job.caps[::-1]:
-        mask = usable & (compute <= c_max)
+        a = job.pool_at(c_max)
+        mask = _usable(a, job.law, chance) & (a["compute"].astype(np.float64) <= c_max)
         n_points = int(mask.sum())
         row = _row(job, c_max, n_points, actual, actual_p)
         if n_points >= spec.n_params:
-            same = last_mask is not None and np.array_equal(mask, last_mask)
+            same = last is not None and a is last[0] and np.array_equal(mask, last[1])
             if same:
                 fit = last_fit  # same points as the previous cap: same fit
             else:
-                fit = _fit_robust(job, job.pool, mask,
-                                  previous if job.options.warm_start else None)
+                fit = _fit_robust(job, a, mask, previous if job.options.warm_start else None)
             if fit is not None:
                 pred = float(fit.predict(**tgt_cov)[0])
                 row.update(fit.params)
@@ -583,34 +650,34 @@ def _run_job(job: _Job) -> list[dict[str, Any]]:
                            converged=bool(fit.converged), identified=bool(fit.identified),
                            at_bound=",".join(fit.at_bound), objective=fit.objective,
                            relative_error=float(_relative_error(pred, actual)))
-                if "boot_p" in job.pool and fit.converged:
+                if "boot_p" in a and fit.converged:
                     errors = last_boot if same and last_boot is not None else \
-                        _bootstrap_errors(job, spec, fit, mask)
+                        _bootstrap_errors(job, a, spec, fit, mask)
                     last_boot = errors
                     _error_interval(row, errors, job.options.ci)
                 if fit.converged:
                     previous = fit
-            last_mask, last_fit = mask, fit
+            last, last_fit = (a, mask), fit
         rows.append(row)
     return rows[::-1]
 
 
-def _bootstrap_errors(job: _Job, spec: Any, fit: FitResult,
+def _bootstrap_errors(job: _Job, a: dict[str, npt.NDArray[Any]], spec: Any, fit: FitResult,
                       mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
-    """Relative errors of refits on resampled problems (fit data and target together)."""
+    """Relative errors of refits on resampled problems (fit data ``a`` and target together)."""
     chance = job.options.chance_level
-    boot_y, _ = law_response(job.pool["boot_p"], job.law, chance)
+    boot_y, _ = law_response(a["boot_p"], job.law, chance)
     tgt_y = law_response(job.target["boot_p"][:, 0], job.law, chance)[0]
     out = np.full(boot_y.shape[0], np.nan)
     for b in range(boot_y.shape[0]):
         y = boot_y[b]
         ok = mask & np.isfinite(y)
         if "gold" in spec.covariates:
-            ok &= np.isfinite(job.pool["boot_gold"][b])
+            ok &= np.isfinite(a["boot_gold"][b])
         if int(ok.sum()) < spec.n_params or not np.isfinite(tgt_y[b]):
             continue
         try:
-            refit = fit_law(job.law, y[ok], **_covariates(spec, job.pool, ok, b), k=job.k,
+            refit = fit_law(job.law, y[ok], **_covariates(spec, a, ok, b), k=job.k,
                             x0=fit, warn=False, identify=False, **job.options.law_kwargs(spec))
         except FitError:
             continue
@@ -650,18 +717,19 @@ def _run_baseline(job: _Job) -> list[dict[str, Any]]:
     tgt = job.target
     actual = float(tgt["neg_log_pass_at_k"][0]) if len(tgt["neg_log_pass_at_k"]) else np.nan
     actual_p = float(tgt["pass_at_k"][0]) if len(tgt["pass_at_k"]) else np.nan
-    y, usable = _response(job.pool, job.law, 0.0)
-    compute = job.pool["compute"].astype(np.float64)
     rows = []
     for c_max in job.caps:
+        a = job.pool_at(c_max)
+        y, usable = _response(a, job.law, 0.0)
+        compute = a["compute"].astype(np.float64)
         n_points = int((usable & (compute <= c_max)).sum())
         row = _row(job, c_max, n_points, actual, actual_p)
         pred = _baseline_forecast(job.law, compute, y, c_max, job.target_compute)
         if np.isfinite(pred):
             row.update(predicted=pred, predicted_pass_at_k=math.exp(-pred), converged=True,
                        identified=True, relative_error=float(_relative_error(pred, actual)))
-            if "boot_p" in job.pool:
-                boot = law_response(job.pool["boot_p"], "compute")[0]
+            if "boot_p" in a:
+                boot = law_response(a["boot_p"], "compute")[0]
                 preds = np.array([_baseline_forecast(job.law, compute, boot[b], c_max,
                                                      job.target_compute)
                                   for b in range(boot.shape[0])])

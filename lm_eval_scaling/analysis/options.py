@@ -20,7 +20,10 @@ from ..fit.laws import LawSpec, get_law, law_names
 if TYPE_CHECKING:
     from ..passk.benchmark import ShortProblemPolicy
 
-__all__ = ["FitOptions"]
+__all__ = ["POOLED_REFITS", "FitOptions"]
+
+#: What a backtest with the pooled estimator refits the pooled model to (``FitOptions.pooled_refit``).
+POOLED_REFITS = ("cap", "target")
 
 Bounds = Mapping[str, tuple[float | None, float | None]]
 
@@ -68,6 +71,7 @@ class FitOptions:
     seed: int = 0
     n_jobs: int | None = None
     warm_start: bool = True
+    pooled_refit: Literal["cap", "target"] = "cap"
     gold_problems: Literal["same", "all"] = "same"
     gold_covariate: str = "neg_log_gold_prob"
     nonnegative_exponents: bool = True
@@ -100,6 +104,8 @@ class FitOptions:
             _bad("seed", self.seed, "an integer >= 0")
         if self.n_jobs is not None and not (_is_int(self.n_jobs) and self.n_jobs >= 1):
             _bad("n_jobs", self.n_jobs, "an integer >= 1 or None")
+        if self.pooled_refit not in POOLED_REFITS:
+            _bad("pooled_refit", self.pooled_refit, f"one of {', '.join(map(repr, POOLED_REFITS))}")
         object.__setattr__(self, "bounds", tuple(sorted(_check_bounds(self.bounds).items())))
         if not (_is_int(self.min_extra_points) and self.min_extra_points >= 0):
             _bad("min_extra_points", self.min_extra_points, "an integer >= 0")

@@ -10,6 +10,7 @@ from ._common import (
     EXIT_EMPTY,
     add_fit_arguments,
     add_law_argument,
+    add_pooled_refit_argument,
     add_table_arguments,
     check_output,
     fit_options,
@@ -37,8 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             "are backtested beside the laws.  Writes one row per (target, law, k, cap) with "
             "every fitted parameter; prints a summary of error and stability horizons per "
             "(target, law, k) and whether each law beats the baselines.  With --estimator "
-            "pooled the cheaper checkpoints' pass@k comes from a pooled model refitted "
-            "without each target (one more fit per target)."
+            "pooled the points below each cap get their pass@k from a pooled model refitted "
+            "to the checkpoints up to that cap (one fit per distinct cap; --pooled-refit "
+            "target: one per target)."
         ),
     )
     add_table_arguments(p)
@@ -69,6 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_fit_arguments(p, bootstrap="--bootstrap",
                       bootstrap_help="percentile intervals on every forecast error from B refits "
                                      "on resampled problems (default 0: none)")
+    add_pooled_refit_argument(p)
     p.add_argument("-o", "--output", metavar="FILE", default=None,
                    help="write every row (.csv/.tsv/.parquet) to FILE and the summary beside it "
                         "(FILE stem + '_summary'); default: print rows and summary")

@@ -25,6 +25,7 @@ __all__ = [
     "add_fit_arguments",
     "add_law_argument",
     "add_output_argument",
+    "add_pooled_refit_argument",
     "add_problems_argument",
     "add_table_arguments",
     "check_bootstrap",
@@ -341,6 +342,18 @@ def add_estimator_arguments(p: argparse.ArgumentParser, *, default: str = "unbia
                         "its samples (adds sampling noise; default: problems only)")
 
 
+def add_pooled_refit_argument(p: argparse.ArgumentParser) -> None:
+    """``--pooled-refit`` (commands that backtest)."""
+    d = _fit_defaults()
+    p.add_argument("--pooled-refit", choices=["cap", "target"], default=d["pooled_refit"],
+                   help="with --estimator pooled, what the backtest refits the pooled model "
+                        "to: the checkpoints up to each cap (cap, default: one fit per "
+                        "distinct cap, a forecast sees nothing above its cap) or those "
+                        "cheaper than each target (target: one fit per target, faster, but "
+                        "the checkpoints between a cap and the target still inform the "
+                        "problems' eases)")
+
+
 def fit_options(args: argparse.Namespace, **overrides: Any) -> FitOptions:
     """The one :class:`FitOptions` of a command, from :func:`add_fit_arguments`'s flags."""
     from ..analysis.options import FitOptions
@@ -352,6 +365,7 @@ def fit_options(args: argparse.Namespace, **overrides: Any) -> FitOptions:
         "gold_problems": args.gold_problems, "gold_covariate": args.gold_covariate,
         "chance_level": args.chance_level, "estimator": args.estimator,
         "hierarchical": args.hierarchical,
+        "pooled_refit": getattr(args, "pooled_refit", _fit_defaults()["pooled_refit"]),
     }
     fields.update(overrides)
     return FitOptions(**fields)

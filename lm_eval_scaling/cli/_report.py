@@ -8,6 +8,7 @@ import sys
 from ._common import (
     add_fit_arguments,
     add_law_argument,
+    add_pooled_refit_argument,
     add_table_arguments,
     check_bootstrap,
     fit_options,
@@ -46,6 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_law_argument(p, default=None,
                      default_text="default compute,params_tokens,gold; gold only with gold tables")
     add_fit_arguments(p, bootstrap="--fit-bootstrap")
+    add_pooled_refit_argument(p)
     p.add_argument("--bootstrap", type=int, default=1000, metavar="B",
                    help="pass@k bootstrap resamples over problems at level --ci; 0 or --ci 0 "
                         "disables it (default 1000)")

@@ -22,6 +22,7 @@ from ..fit.numbers import format_number
 if TYPE_CHECKING:
     from jinja2 import Environment
 
+    from ..analysis.options import FitOptions
     from ._figures import ReportFigure
     from .compute import ReportResults
 
@@ -131,7 +132,7 @@ def _meta(results: ReportResults) -> list[tuple[str, str]]:
                            else "")
                         + f", grid {o.fit.grid}"
                         + (f", bounds {dict(o.fit.bounds)}" if o.fit.bounds else "")),
-        ("short problems", o.fit.policy),
+        ("pass@k estimator", _estimator_description(o.fit, results.backtest is not None)),
         ("gold covariate", _gold_description(results)),
         ("chance level", (f"{format_number(o.fit.chance_level)} (the direct laws normalise "
                          "pass@k against it)")),
@@ -145,6 +146,23 @@ def _meta(results: ReportResults) -> list[tuple[str, str]]:
     rows.append(("versions", (f"lm-eval-scaling {__version__}, numpy {np.__version__}, "
                              f"pandas {pd.__version__}, Python {platform.python_version()}")))
     return rows
+
+
+def _estimator_description(f: FitOptions, backtested: bool) -> str:
+    """The pass@k estimator of the run, what it does with problems short of k, and (pooled,
+    ``backtested``) what the backtest refitted it to."""
+    if f.estimator == "unbiased":
+        text = f"unbiased; problems with fewer samples than k: {f.policy}"
+    else:
+        of = "each checkpoint" if f.estimator == "beta_binomial" else "all checkpoints of a task"
+        text = (f"{f.estimator}: problems with fewer samples than k get their posterior "
+                f"pass@k under one model of {of}")
+        if f.estimator == "pooled" and backtested:
+            text += ("; the backtest refits it to the checkpoints up to each cap"
+                     if f.pooled_refit == "cap" else
+                     "; the backtest refits it to the checkpoints cheaper than each target")
+    return text + ("; bootstraps also redraw each problem's correct count"
+                   if f.hierarchical else "")
 
 
 def _fits(results: ReportResults) -> dict[str, Any] | None:

@@ -165,13 +165,15 @@ def test_parallel_equals_serial_and_errors() -> None:
         backtest(points, laws=["direct_joint"])
 
 
-def test_a_pooled_backtest_never_sees_its_target() -> None:
+@pytest.mark.parametrize("refit", ["cap", "target"])
+def test_a_pooled_backtest_never_sees_its_target(refit: str) -> None:
     """With estimator='pooled' every checkpoint's pass@k rests on one model of all of them
     (shared problem eases).  Changing only the target's counts must move its actual value
     and no forecast; the persistence forecast is the pass@k of the next cheaper checkpoint
     under a pooled model fitted to the cheaper checkpoints alone."""
     counts, ladder = law_tables(n_samples=16, problems=24)
-    target, options = "m6@t128", FitOptions(estimator="pooled", n_jobs=1)
+    target = "m6@t128"
+    options = FitOptions(estimator="pooled", n_jobs=1, pooled_refit=refit)
     own = ((counts["model"] == "m6") & (counts["revision"] == "t128")).to_numpy()
     changed = counts.copy()
     changed.loc[own, "num_correct"] = changed.loc[own, "num_samples"] // 2
@@ -179,6 +181,7 @@ def test_a_pooled_backtest_never_sees_its_target() -> None:
     for c in (counts, changed):
         points = passk_points(c, ladder, ks=[64], estimator="pooled")
         rows.append(backtest(points, laws=["compute"], targets=[target], counts=c,
+                             caps=[4.8e21, 7.68e21, 1.92e22],  # m6@t8, m5@t128, m6@t32
                              options=options, progress=True).rows)
     assert not np.allclose(rows[0]["actual"], rows[1]["actual"])
     np.testing.assert_array_equal(rows[0]["predicted"], rows[1]["predicted"])
@@ -193,12 +196,52 @@ def test_a_pooled_backtest_never_sees_its_target() -> None:
                  targets=[target], options=options)
 
 
-def test_a_pooled_backtest_bootstraps_the_refit_without_the_target() -> None:
+def test_a_pooled_backtest_sees_nothing_above_its_cap() -> None:
+    """pooled_refit='cap' (the default): a forecast from cap C fits on pass@k from a pooled
+    model of the checkpoints with compute <= C alone.  Changing the counts of one checkpoint
+    below the target moves no forecast from a cap under it (it does with 'target', whose
+    refit still holds that checkpoint), and the persistence forecast at each cap is the
+    most expensive checkpoint's pass@k under a pooled fit to the checkpoints up to the cap."""
+    counts, ladder = law_tables(n_samples=16, problems=24)
+    moved = ((counts["model"] == "m5") & (counts["revision"] == "t32")).to_numpy()  # C = 1.92e21
+    changed = counts.copy()
+    changed.loc[moved, "num_correct"] = changed.loc[moved, "num_samples"] // 2
+    caps = [7.68e20, 1.2e21, 1.92e21, 4.8e21]  # m4@t128, m6@t2, m5@t32, m6@t8
+    rows: dict[str, list[pd.DataFrame]] = {}
+    for refit in ("cap", "target"):  # the caps' refits in 2 worker processes
+        options = FitOptions(estimator="pooled", n_jobs=2 if refit == "cap" else 1,
+                             pooled_refit=refit)
+        rows[refit] = [backtest(passk_points(c, ladder, ks=[64], estimator="pooled"),
+                                laws=["compute"], targets=["m6@t128"], counts=c, caps=caps,
+                                options=options).rows.sort_values(["law", "c_max"])
+                       for c in (counts, changed)]
+    below = rows["cap"][0]["c_max"].to_numpy() < 1.92e21
+    for refit, (before, after) in rows.items():
+        same = np.isclose(before["predicted"], after["predicted"], rtol=1e-12, equal_nan=True)
+        if refit == "cap":
+            assert same[below].all() and not same[~below].all()
+        else:
+            assert not same[below].all()
+
+    points = passk_points(counts, ladder, ks=[64], estimator="pooled")
+    compute = points.drop_duplicates("checkpoint").set_index("checkpoint")["compute"]
+    persistence = rows["cap"][0][rows["cap"][0]["law"] == "persistence"].set_index("c_max")
+    for cap, last in ((7.68e20, "m4@t128"), (1.2e21, "m6@t2")):
+        upto = set(compute.index[compute <= cap])
+        keep = (counts["model"] + "@" + counts["revision"]).isin(upto).to_numpy()
+        alone = passk_table(counts[keep], [64], ci=None, estimator="pooled").set_index("checkpoint")
+        assert persistence.loc[cap, "predicted"] == pytest.approx(
+            alone.loc[last, "neg_log_pass_at_k"], rel=1e-12)
+
+
+@pytest.mark.parametrize("refit", ["cap", "target"])
+def test_a_pooled_backtest_bootstraps_the_refit_without_the_target(refit: str) -> None:
     counts, ladder = law_tables(n_samples=16, problems=24)
     points = passk_points(counts, ladder, ks=[64], estimator="pooled")
     res = backtest(points, laws=["compute"], targets=["m6@t128"], counts=counts,
                    caps=[6 * 1e10 * 1e10 * 8, 6 * 1e10 * 1e10 * 32],
-                   options=FitOptions(estimator="pooled", bootstrap=8, n_jobs=1))
+                   options=FitOptions(estimator="pooled", bootstrap=8, n_jobs=1,
+                                      pooled_refit=refit))
     rows = res.rows[res.rows["converged"]]
     assert len(rows) == 6
     assert np.isfinite(rows[["error_ci_low", "error_ci_high"]].to_numpy()).all()

@@ -8,7 +8,7 @@ import pickle
 import pytest
 
 from lm_eval_scaling.analysis.options import FitOptions
-from lm_eval_scaling.cli._common import add_fit_arguments, fit_options
+from lm_eval_scaling.cli._common import add_fit_arguments, add_pooled_refit_argument, fit_options
 from lm_eval_scaling.errors import InputError
 
 
@@ -16,7 +16,7 @@ from lm_eval_scaling.errors import InputError
     ("loss", "l1"), ("delta", 0.0), ("delta", float("nan")), ("grid", "some"), ("grid", 0),
     ("policy", "drop"), ("bootstrap", -1), ("bootstrap", 1.5), ("ci", 1.0), ("ci", 0),
     ("seed", -2), ("n_jobs", 0), ("bounds", {"nope": (0, 1)}), ("bounds", {"E0": (2, 1)}),
-    ("bounds", {"E0": "x"}),
+    ("bounds", {"E0": "x"}), ("pooled_refit", "checkpoint"),
 ])
 def test_a_bad_field_is_named_with_its_value(field: str, value: object) -> None:
     with pytest.raises(InputError, match=f"FitOptions field '{field}'"):
@@ -49,3 +49,6 @@ def test_the_cli_builds_one_options_value_with_the_same_defaults() -> None:
                                            bounds={"E0": (0, 2), "alpha": (None, 1)})
     with pytest.raises(SystemExit):
         p.parse_args(["--bound", "E0"])
+    add_pooled_refit_argument(p)  # commands that backtest
+    assert fit_options(p.parse_args([])) == FitOptions()
+    assert fit_options(p.parse_args(["--pooled-refit", "target"])) == FitOptions(pooled_refit="target")

@@ -497,3 +497,17 @@ def test_verdict_names_the_ks_a_law_beats_a_baseline_at_in_plain_words() -> None
     assert _at_ks([10], [1, 10]) == "at k = 10 (of 1, 10)"
     assert _span(pd.Series([0.51, 0.51])) == "0.51"
     assert _span(pd.Series([0.15, 0.6])) == "0.15–0.6"
+
+
+def test_the_options_table_names_the_estimator_and_what_a_pooled_backtest_refits() -> None:
+    from lm_eval_scaling.report._html import _estimator_description
+
+    assert _estimator_description(FitOptions(policy="drop_k"), True) == \
+        "unbiased; problems with fewer samples than k: drop_k"
+    text = _estimator_description(FitOptions(estimator="pooled", hierarchical=True), True)
+    assert "all checkpoints of a task" in text and "up to each cap" in text
+    assert "redraw each problem's correct count" in text
+    text = _estimator_description(FitOptions(estimator="pooled", pooled_refit="target"), True)
+    assert "cheaper than each target" in text
+    assert "backtest" not in _estimator_description(FitOptions(estimator="pooled"), False)
+    assert "each checkpoint" in _estimator_description(FitOptions(estimator="beta_binomial"), True)
