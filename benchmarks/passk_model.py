@@ -33,15 +33,27 @@ thinned and estimated as above.  It prints the error against the simulated full-
 estimate (what the real-data benchmark calls the truth) and against the true pass@K of the
 drawn probabilities: the error the estimator makes when its model is not to blame.
 
+With ``--simulate`` it also prints oracles on the same simulated counts: every parameter
+but the checkpoint levels known (the truth), each level estimated by maximum likelihood from
+its thinned counts; the same with the true levels' distribution as a prior (the estimate
+that minimises the expected relative error); and every parameter known, the levels too.
+They bound what any estimate of a checkpoint's level from its own counts can reach.
+
+``--pooled-only`` runs the pooled arm of the real-data benchmark alone (the same thinning
+draws, so ``--draws 20`` repeats its numbers) and puts a 95% interval on the median error by
+resampling whole draws: the way to many draws (about 20 s each).
+
 ``--expected`` adds the noise-free version: each model fitted to the exact distribution
 of the thinned counts (hypergeometric probabilities as weights) instead of one draw.
 
     python benchmarks/passk_model.py --counts PATH/TO/pythia_gsm8k/counts.csv [--draws 5]
+    python benchmarks/passk_model.py --counts PATH/TO/pythia_gsm8k/counts.csv --draws 100 --pooled-only
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 
 import numpy as np
@@ -92,6 +104,57 @@ def levels_refit(full: PooledModel, n: np.ndarray, c: np.ndarray, observed: np.n
                        iterations=int(res.nit), params=res.x)
 
 
+def thin_draw(ckpts: dict[str, tuple[np.ndarray, np.ndarray]], names: list[str], n_all: np.ndarray,
+              c_all: np.ndarray, observed: np.ndarray, m: int, draw: int,
+              ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
+    """Thinning draw ``draw`` (seeded by it, checkpoints in name order): per checkpoint and
+    as ``(checkpoints, problems)`` matrices."""
+    rng = np.random.default_rng(draw)
+    thinned = {name: thin_counts(n, c, m, rng) for name, (n, c) in ckpts.items()}
+    n_thin, c_thin = np.zeros_like(n_all), np.zeros_like(c_all)
+    for j, name in enumerate(names):
+        n_thin[j][observed[j]], c_thin[j][observed[j]] = thinned[name]
+    return thinned, n_thin, c_thin
+
+
+def median_interval(errors: list[float], draws: list[int], level: float = 0.95,
+                    resamples: int = 2000) -> tuple[float, float]:
+    """Percentile interval of the median error, resampling whole thinning draws (the
+    checkpoints of one draw share its luck)."""
+    e, d = np.asarray(errors), np.asarray(draws)
+    groups = [e[d == u] for u in np.unique(d)]
+    rng = np.random.default_rng(0)
+    meds = [np.median(np.concatenate([groups[i] for i in rng.integers(0, len(groups), len(groups))]))
+            for _ in range(resamples)]
+    lo, hi = np.quantile(meds, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
+def pooled_only(ckpts: dict[str, tuple[np.ndarray, np.ndarray]], names: list[str],
+                n_all: np.ndarray, c_all: np.ndarray, observed: np.ndarray,
+                chosen: dict[str, tuple[np.ndarray, np.ndarray]], truth: dict[str, float],
+                K: int, m: int, draws: int) -> None:
+    """``--pooled-only``: the real-data benchmark's pooled arm alone (the same thinning draws),
+    with an interval on the median."""
+    errs: list[float] = []
+    draw_of: list[int] = []
+    t0 = time.perf_counter()
+    for draw in range(draws):
+        thinned, n_thin, c_thin = thin_draw(ckpts, names, n_all, c_all, observed, m, draw)
+        joint = fit_pooled_model(n_thin, c_thin, observed=observed)
+        est = dict(zip(names, pooled_benchmark_pass_at_k(joint, n_thin, c_thin, observed, [K])[:, 0]))
+        for name in chosen:
+            if truth[name] > 0 and thinned[name][1].sum() > 0:
+                errs.append(rel_err(float(est[name]), truth[name]))
+                draw_of.append(draw)
+    per_draw = pd.Series(errs).groupby(draw_of).median()
+    lo, hi = median_interval(errs, draw_of)
+    print(f"\nthinned to n = {m}, pass@{K}, {draws} thinning draws ({time.perf_counter() - t0:.0f} s)")
+    print(f"  estimator='pooled': {summary(errs)}")
+    print(f"    95% interval of the median (draws resampled): {lo:.1%} .. {hi:.1%}")
+    print(f"    median of one draw: {per_draw.min():.1%} .. {per_draw.max():.1%}")
+
+
 def simulate_counts(model: PooledModel, n: np.ndarray, observed: np.ndarray,
                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Correct counts and success probabilities drawn from ``model`` for the cells ``n``:
@@ -103,12 +166,45 @@ def simulate_counts(model: PooledModel, n: np.ndarray, observed: np.ndarray,
     return np.where(observed, rng.binomial(n, p), 0), p
 
 
+def level_profiles(model: PooledModel, n: np.ndarray, c: np.ndarray, observed: np.ndarray,
+                   grid: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every checkpoint's level set to each value of ``grid``, every other parameter of
+    ``model`` kept: the log likelihood of each checkpoint's counts and its benchmark pass@K,
+    each ``(grid, checkpoints)`` (reaches into the module's private cells)."""
+    J, I = n.shape
+    nf, cf = n.astype(float), c.astype(float)
+    ll, pk = np.empty((grid.size, J)), np.empty((grid.size, J))
+    for q, level in enumerate(grid):
+        t = model.params.copy()
+        t[:J] = level
+        cell = pooled_module._cells(pooled_module._expand(t, J), nf, cf, slice(0, J), I)
+        ll[q] = np.where(observed, cell.log_lik, 0.0).sum(axis=1)
+        pk[q] = pooled_benchmark_pass_at_k(dataclasses.replace(model, params=t), n, c, observed, [K])[:, 0]
+    return ll, pk
+
+
+def best_for_relative_error(values: np.ndarray, weights: np.ndarray) -> float:
+    """The estimate ``e`` minimising ``sum_q w_q |log e - log v_q| / -log v_q``: a weighted
+    median of ``log v``."""
+    lv = np.log(values)
+    w = weights / -lv
+    order = np.argsort(lv)
+    cw = np.cumsum(w[order])
+    return float(np.exp(lv[order][np.searchsorted(cw, cw[-1] / 2)]))
+
+
 def simulated(full: PooledModel, n_all: np.ndarray, observed: np.ndarray, chosen: list[int],
               K: int, m: int, draws: int) -> None:
     """``--simulate``: the thinned-counts benchmark on counts drawn from ``full``."""
     errs: dict[str, list[float]] = {"vs the simulated full-data estimate": [],
                                     "vs the true pass@K of the drawn probabilities": [],
                                     "simulated full-data estimate vs true pass@K": []}
+    oracle: dict[str, list[float]] = {
+        "every parameter but the levels true, level by maximum likelihood": [],
+        "  and the true levels' spread (smoothed) as prior, best for the error": [],
+        "every parameter true, the levels too": []}
+    grid = np.linspace(full.theta.min() - 1.5, full.theta.max() + 1.5, 161)
+    prior = np.exp(-0.5 * ((grid[:, None] - full.theta[None, :]) / 0.15) ** 2).sum(axis=1)
     per_draw = []
     t0 = time.perf_counter()
     for draw in range(draws):
@@ -120,6 +216,7 @@ def simulated(full: PooledModel, n_all: np.ndarray, observed: np.ndarray, chosen
             n_thin[j][o], c_thin[j][o] = thin_counts(n_all[j][o], c_sim[j][o], m, rng)
         fit = fit_pooled_model(n_thin, c_thin, observed=observed)
         est = pooled_benchmark_pass_at_k(fit, n_thin, c_thin, observed, [K])[:, 0]
+        ll, pk = level_profiles(full, n_thin, c_thin, observed, grid, K)
         mine = []
         for j in chosen:
             o = observed[j]
@@ -130,6 +227,11 @@ def simulated(full: PooledModel, n_all: np.ndarray, observed: np.ndarray, chosen
             for label, (a, b) in zip(errs, ((est[j], sim_truth), (est[j], true), (sim_truth, true))):
                 errs[label].append(rel_err(float(a), b))
             mine.append(errs["vs the simulated full-data estimate"][-1])
+            post = prior * np.exp(ll[:, j] - ll[:, j].max())
+            for label, value in zip(oracle, (pk[np.argmax(ll[:, j]), j],
+                                             best_for_relative_error(pk[:, j], post),
+                                             np.interp(full.theta[j], grid, pk[:, j]))):
+                oracle[label].append(rel_err(float(value), sim_truth))
         per_draw.append(np.median(mine))
     print(f"\nsimulated from the pooled model fitted to the full data ({draws} draws, "
           f"{time.perf_counter() - t0:.0f} s): estimator='pooled' on the thinned counts")
@@ -138,6 +240,9 @@ def simulated(full: PooledModel, n_all: np.ndarray, observed: np.ndarray, chosen
     q = np.quantile(per_draw, [0.0, 0.5, 1.0])
     print(f"    median of one draw, vs the simulated full-data estimate: {q[0]:.1%} .. {q[2]:.1%} "
           f"(median {q[1]:.1%})")
+    print("  oracles from the same thinned counts, vs the simulated full-data estimate:")
+    for label, e in oracle.items():
+        print(f"    {label:<70s}: {summary(e)}")
 
 
 def expected(chosen: dict[str, tuple[np.ndarray, np.ndarray]], truth: dict[str, float],
@@ -179,6 +284,9 @@ def main() -> None:
     ap.add_argument("--simulate", action="store_true",
                     help="also the pooled estimator on counts simulated from the pooled model "
                          "fitted to the full data (same samples per cell)")
+    ap.add_argument("--pooled-only", action="store_true",
+                    help="only the pooled estimator on the real thinned counts (the same draws), "
+                         "with an interval on its median")
     ap.add_argument("--coverage", type=int, default=0, metavar="B",
                     help="also the coverage of the 95%% intervals (B resamples, problem-only and "
                          "hierarchical bootstrap, and the pooled model's refit bootstrap, "
@@ -196,6 +304,9 @@ def main() -> None:
     no_success = sorted(nm for nm, t in truth.items() if t == 0)
     print(f"{len(chosen)} checkpoints with every problem n >= {K}; {len(no_success)} without any "
           f"success in the full data (left out: {', '.join(no_success)})")
+    if args.pooled_only:
+        pooled_only(ckpts, names, n_all, c_all, observed, chosen, truth, K, m, args.draws)
+        return
 
     plain: list[float] = []
     model: list[float] = []
@@ -213,11 +324,7 @@ def main() -> None:
                 if args.floor or args.simulate else None)
     t0 = time.perf_counter()
     for draw in range(args.draws):
-        rng = np.random.default_rng(draw)
-        thinned = {name: thin_counts(n, c, m, rng) for name, (n, c) in ckpts.items()}  # name order
-        n_thin, c_thin = np.zeros_like(n_all), np.zeros_like(c_all)
-        for j, name in enumerate(names):
-            n_thin[j][observed[j]], c_thin[j][observed[j]] = thinned[name]
+        thinned, n_thin, c_thin = thin_draw(ckpts, names, n_all, c_all, observed, m, draw)
         t_fit = time.perf_counter()
         joint = fit_pooled_model(n_thin, c_thin, observed=observed)
         fit_seconds.append(time.perf_counter() - t_fit)
