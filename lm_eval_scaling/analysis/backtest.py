@@ -312,8 +312,9 @@ def backtest(
         raise InputError("bootstrap intervals on the forecast errors (FitOptions field "
                          "'bootstrap') need the counts table the points were computed from")
     if options.estimator == "pooled" and counts is None:
-        raise InputError("a backtest with estimator 'pooled' refits the pooled model without "
-                         "each target: it needs the counts table the points were computed from")
+        raise InputError("a backtest with estimator 'pooled' refits the pooled model to the "
+                         "checkpoints below each cap (or target): it needs the counts table the "
+                         "points were computed from")
     if n_boot and needs_gold and gold is None:
         raise InputError("bootstrap intervals for the gold law need the gold table")
     tasks = sorted(points["task"].unique())
@@ -378,23 +379,24 @@ def backtest(
             r = _pooled_refit(pool, points, counts, points["compute"] < target_compute,
                               k_values, options, gold if needs_gold else None)
             pool, pool_boot, pool_gold = r.pool, r.boot_p, r.boot_gold
+        arrays = {}  # per k, shared by every forecaster
+        for k in k_values:
+            sub = pool[pool["k"] == k]
+            cap_pools = None
+            if refit == "cap":
+                cap_pools = {}
+                for c_max in cap_values:
+                    r = per_cap[float(c_max)]
+                    rows = r.pool[(r.pool["k"] == k) & r.pool["checkpoint"].isin(sub["checkpoint"])]
+                    cap_pools[float(c_max)] = _arrays(rows, r.boot_p, r.boot_gold)
+            arrays[k] = (_arrays(sub, pool_boot, pool_gold),
+                         _arrays(tgt_rows[tgt_rows["k"] == k], boot_p, boot_gold), cap_pools)
         for law in forecasters:
             for k in k_values:
-                sub = pool[pool["k"] == k]
-                tgt = tgt_rows[tgt_rows["k"] == k]
-                cap_pools = None
-                if refit == "cap":
-                    cap_pools = {}
-                    for c_max in cap_values:
-                        r = per_cap[float(c_max)]
-                        rows = r.pool[(r.pool["k"] == k)
-                                      & r.pool["checkpoint"].isin(sub["checkpoint"])]
-                        cap_pools[float(c_max)] = _arrays(rows, r.boot_p, r.boot_gold)
+                pool_k, target_k, cap_pools = arrays[k]
                 jobs.append(_Job(law=law, k=k, task=str(tasks[0]), target_name=target_name,
-                                 caps=cap_values, target_compute=target_compute,
-                                 pool=_arrays(sub, pool_boot, pool_gold),
-                                 target=_arrays(tgt, boot_p, boot_gold), options=options,
-                                 cap_pools=cap_pools))
+                                 caps=cap_values, target_compute=target_compute, pool=pool_k,
+                                 target=target_k, options=options, cap_pools=cap_pools))
     # the full fits (every checkpoint, targets included): the stability reference
     if fits is None:
         from .fits import fit_table

@@ -344,8 +344,10 @@ def add_estimator_arguments(p: argparse.ArgumentParser, *, default: str = "unbia
 
 def add_pooled_refit_argument(p: argparse.ArgumentParser) -> None:
     """``--pooled-refit`` (commands that backtest)."""
-    d = _fit_defaults()
-    p.add_argument("--pooled-refit", choices=["cap", "target"], default=d["pooled_refit"],
+    from ..analysis.options import POOLED_REFITS
+
+    p.add_argument("--pooled-refit", choices=POOLED_REFITS,
+                   default=_fit_defaults()["pooled_refit"],
                    help="with --estimator pooled, what the backtest refits the pooled model "
                         "to: the checkpoints up to each cap (cap, default: one fit per "
                         "distinct cap, a forecast sees nothing above its cap) or those "
