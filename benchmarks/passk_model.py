@@ -206,6 +206,7 @@ def simulated(full: PooledModel, n_all: np.ndarray, observed: np.ndarray, chosen
     grid = np.linspace(full.theta.min() - 1.5, full.theta.max() + 1.5, 161)
     prior = np.exp(-0.5 * ((grid[:, None] - full.theta[None, :]) / 0.15) ** 2).sum(axis=1)
     per_draw = []
+    draw_of: list[int] = []
     t0 = time.perf_counter()
     for draw in range(draws):
         rng = np.random.default_rng([draw, 1])
@@ -227,6 +228,7 @@ def simulated(full: PooledModel, n_all: np.ndarray, observed: np.ndarray, chosen
             for label, (a, b) in zip(errs, ((est[j], sim_truth), (est[j], true), (sim_truth, true))):
                 errs[label].append(rel_err(float(a), b))
             mine.append(errs["vs the simulated full-data estimate"][-1])
+            draw_of.append(draw)
             post = prior * np.exp(ll[:, j] - ll[:, j].max())
             for label, value in zip(oracle, (pk[np.argmax(ll[:, j]), j],
                                              best_for_relative_error(pk[:, j], post),
@@ -237,12 +239,16 @@ def simulated(full: PooledModel, n_all: np.ndarray, observed: np.ndarray, chosen
           f"{time.perf_counter() - t0:.0f} s): estimator='pooled' on the thinned counts")
     for label, e in errs.items():
         print(f"  {label:<47s}: {summary(e)}")
+    lo, hi = median_interval(errs["vs the simulated full-data estimate"], draw_of)
+    print(f"    95% interval of the median vs the simulated full-data estimate (draws resampled): "
+          f"{lo:.1%} .. {hi:.1%}")
     q = np.quantile(per_draw, [0.0, 0.5, 1.0])
     print(f"    median of one draw, vs the simulated full-data estimate: {q[0]:.1%} .. {q[2]:.1%} "
           f"(median {q[1]:.1%})")
     print("  oracles from the same thinned counts, vs the simulated full-data estimate:")
     for label, e in oracle.items():
-        print(f"    {label:<70s}: {summary(e)}")
+        lo, hi = median_interval(e, draw_of)
+        print(f"    {label:<70s}: {summary(e)}; median's 95% interval {lo:.1%} .. {hi:.1%}")
 
 
 def expected(chosen: dict[str, tuple[np.ndarray, np.ndarray]], truth: dict[str, float],
