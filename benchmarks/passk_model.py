@@ -41,7 +41,9 @@ They bound what any estimate of a checkpoint's level from its own counts can rea
 
 ``--pooled-only`` runs the pooled arm of the real-data benchmark alone (the same thinning
 draws, so ``--draws 20`` repeats its numbers) and puts a 95% interval on the median error by
-resampling whole draws: the way to many draws (about 20 s each).
+resampling whole draws: the way to many draws (about 20 s each).  It also prints each
+checkpoint's signed error (median and spread over the draws): how much of the error is a
+checkpoint's own bias rather than the luck of a draw.
 
 ``--expected`` adds the noise-free version: each model fitted to the exact distribution
 of the thinned counts (hypergeometric probabilities as weights) instead of one draw.
@@ -78,6 +80,11 @@ def rel_err(est: float, truth: float) -> float:
     if est <= 0:
         return float("inf")
     return abs(np.log(est) - np.log(truth)) / -np.log(truth)
+
+
+def signed_err(est: float, truth: float) -> float:
+    """Signed relative error in -log pass@k: positive where the estimate is too high."""
+    return (np.log(est) - np.log(truth)) / -np.log(truth) if est > 0 else float("-inf")
 
 
 def summary(errors: list[float]) -> str:
@@ -138,6 +145,7 @@ def pooled_only(ckpts: dict[str, tuple[np.ndarray, np.ndarray]], names: list[str
     with an interval on the median."""
     errs: list[float] = []
     draw_of: list[int] = []
+    signed: dict[str, list[float]] = {}
     t0 = time.perf_counter()
     for draw in range(draws):
         thinned, n_thin, c_thin = thin_draw(ckpts, names, n_all, c_all, observed, m, draw)
@@ -147,12 +155,19 @@ def pooled_only(ckpts: dict[str, tuple[np.ndarray, np.ndarray]], names: list[str
             if truth[name] > 0 and thinned[name][1].sum() > 0:
                 errs.append(rel_err(float(est[name]), truth[name]))
                 draw_of.append(draw)
+                signed.setdefault(name, []).append(signed_err(float(est[name]), truth[name]))
     per_draw = pd.Series(errs).groupby(draw_of).median()
     lo, hi = median_interval(errs, draw_of)
     print(f"\nthinned to n = {m}, pass@{K}, {draws} thinning draws ({time.perf_counter() - t0:.0f} s)")
     print(f"  estimator='pooled': {summary(errs)}")
     print(f"    95% interval of the median (draws resampled): {lo:.1%} .. {hi:.1%}")
     print(f"    median of one draw: {per_draw.min():.1%} .. {per_draw.max():.1%}")
+    by_ckpt = pd.DataFrame([(name, np.median(v), np.std(v), len(v)) for name, v in signed.items()],
+                           columns=["checkpoint", "median", "sd", "draws"]).sort_values("median")
+    print(f"  signed error per checkpoint (+: pass@{K} too high; median and sd over the draws "
+          f"where it has a success; median of all: {np.median(np.concatenate(list(signed.values()))):+.1%}):")
+    for row in by_ckpt.itertuples():
+        print(f"    {row.checkpoint:24s} {row.median:+7.1%}  sd {row.sd:6.1%}  ({row.draws} of {draws} draws)")
 
 
 def simulate_counts(model: PooledModel, n: np.ndarray, observed: np.ndarray,
