@@ -382,21 +382,22 @@ def backtest(
         arrays = {}  # per k, shared by every forecaster
         for k in k_values:
             sub = pool[pool["k"] == k]
-            cap_pools = None
             if refit == "cap":
-                cap_pools = {}
+                pools = {}
                 for c_max in cap_values:
                     r = per_cap[float(c_max)]
                     rows = r.pool[(r.pool["k"] == k) & r.pool["checkpoint"].isin(sub["checkpoint"])]
-                    cap_pools[float(c_max)] = _arrays(rows, r.boot_p, r.boot_gold)
-            arrays[k] = (_arrays(sub, pool_boot, pool_gold),
-                         _arrays(tgt_rows[tgt_rows["k"] == k], boot_p, boot_gold), cap_pools)
+                    pools[float(c_max)] = _arrays(rows, r.boot_p, r.boot_gold)
+            else:  # one set of points for every cap (one object, pickled once)
+                shared = _arrays(sub, pool_boot, pool_gold)
+                pools = {float(c_max): shared for c_max in cap_values}
+            arrays[k] = (pools, _arrays(tgt_rows[tgt_rows["k"] == k], boot_p, boot_gold))
         for law in forecasters:
             for k in k_values:
-                pool_k, target_k, cap_pools = arrays[k]
+                pools, target_k = arrays[k]
                 jobs.append(_Job(law=law, k=k, task=str(tasks[0]), target_name=target_name,
-                                 caps=cap_values, target_compute=target_compute, pool=pool_k,
-                                 target=target_k, options=options, cap_pools=cap_pools))
+                                 caps=cap_values, target_compute=target_compute, pools=pools,
+                                 target=target_k, options=options))
     # the full fits (every checkpoint, targets included): the stability reference
     if fits is None:
         from .fits import fit_table
@@ -449,16 +450,16 @@ class _Job:
     target_name: str
     caps: npt.NDArray[np.float64]
     target_compute: float
-    pool: dict[str, npt.NDArray[Any]]
+    #: Per cap, the points a forecast from it fits on (all rows; mask by compute): one set
+    #: shared by every cap, or a pooled refit's per cap.
+    pools: dict[float, dict[str, npt.NDArray[Any]]]
     target: dict[str, npt.NDArray[Any]]
     options: FitOptions
     pivot: dict[str, float] | None = None
-    #: Per cap, the points to fit there where they differ from ``pool`` (a pooled refit per cap).
-    cap_pools: dict[float, dict[str, npt.NDArray[Any]]] | None = None
 
     def pool_at(self, c_max: float) -> dict[str, npt.NDArray[Any]]:
         """The points a forecast from cap ``c_max`` fits on (all rows; mask by compute)."""
-        return self.pool if self.cap_pools is None else self.cap_pools[float(c_max)]
+        return self.pools[float(c_max)]
 
 
 def _with_pivot(job: _Job, pivot: dict[str, float] | None) -> _Job:
