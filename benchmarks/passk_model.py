@@ -75,16 +75,15 @@ from lm_eval_scaling.passk.pooled import (
 from lm_eval_scaling.tables.schema import read_counts
 
 
+def signed_err(est: float, truth: float) -> float:
+    """Signed relative error in -log pass@k: positive where the estimate is too high
+    (-inf where it is 0)."""
+    return (np.log(est) - np.log(truth)) / -np.log(truth) if est > 0 else float("-inf")
+
+
 def rel_err(est: float, truth: float) -> float:
     """Relative error in -log pass@k (inf where the estimate is 0)."""
-    if est <= 0:
-        return float("inf")
-    return abs(np.log(est) - np.log(truth)) / -np.log(truth)
-
-
-def signed_err(est: float, truth: float) -> float:
-    """Signed relative error in -log pass@k: positive where the estimate is too high."""
-    return (np.log(est) - np.log(truth)) / -np.log(truth) if est > 0 else float("-inf")
+    return abs(signed_err(est, truth))
 
 
 def summary(errors: list[float]) -> str:
@@ -153,9 +152,10 @@ def pooled_only(ckpts: dict[str, tuple[np.ndarray, np.ndarray]], names: list[str
         est = dict(zip(names, pooled_benchmark_pass_at_k(joint, n_thin, c_thin, observed, [K])[:, 0]))
         for name in chosen:
             if truth[name] > 0 and thinned[name][1].sum() > 0:
-                errs.append(rel_err(float(est[name]), truth[name]))
+                err = signed_err(float(est[name]), truth[name])
+                errs.append(abs(err))
                 draw_of.append(draw)
-                signed.setdefault(name, []).append(signed_err(float(est[name]), truth[name]))
+                signed.setdefault(name, []).append(err)
     per_draw = pd.Series(errs).groupby(draw_of).median()
     lo, hi = median_interval(errs, draw_of)
     print(f"\nthinned to n = {m}, pass@{K}, {draws} thinning draws ({time.perf_counter() - t0:.0f} s)")
