@@ -180,6 +180,9 @@ def _check_args(policy: str, ci: float | None, estimator: str, model: str) -> No
         raise InputError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
     if model not in _MODEL_CHOICES:
         raise InputError(f"model must be one of {_MODEL_CHOICES}, got {model!r}")
+    if model != "auto" and estimator != "beta_binomial":
+        raise InputError(f"model {model!r} applies to estimator 'beta_binomial' only, "
+                         f"got estimator {estimator!r}")
 
 
 def _unbiased_point(

@@ -68,6 +68,14 @@ def test_bad_input_is_a_clear_error(tmp_path: Path, capsys) -> None:
     assert "no such file" in capsys.readouterr().err
 
 
+def test_model_without_its_estimator_is_refused(capsys) -> None:
+    src = str(ROOT / "examples" / "simulated" / "counts.csv")
+    assert main(["passk", src, "--estimator", "pooled", "--model", "mixture", "--ci", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("model 'mixture' applies to estimator 'beta_binomial' only, "
+                        "got estimator 'pooled'") and len(err.splitlines()) == 1
+
+
 def test_bad_k_is_rejected(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["passk", "x.csv", "--k", "0,1"])

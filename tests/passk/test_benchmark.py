@@ -45,6 +45,9 @@ def test_policies() -> None:
         benchmark_pass_at_k(n, c, [1, 10], ci=None, policy="error")
     with pytest.raises(InputError, match="policy"):
         benchmark_pass_at_k(n, c, [1], policy="ignore")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="model 'mixture' applies to estimator 'beta_binomial' only, "
+                                         "got estimator 'pooled'"):
+        benchmark_pass_at_k(n, c, [1], estimator="pooled", model="mixture")
 
 
 def test_neg_log_is_never_inf() -> None:
