@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import time
-from typing import Any
+from typing import Any, cast
 
 import torch
 from transformers import DynamicCache, GPTNeoXConfig, GPTNeoXForCausalLM, StaticCache
@@ -39,6 +39,7 @@ def _loop(model: Any, ctx: torch.Tensor, rows: int, steps: int, *, static: bool,
     device = ctx.device
     prefill = model(input_ids=ctx, use_cache=True)
     prompt_cache = getattr(prefill, "cache", None) or prefill.past_key_values
+    cache: StaticCache | DynamicCache
     if static:
         cache = StaticCache(config=model.config, max_cache_len=ctx.shape[1] + steps)
     else:
@@ -48,7 +49,7 @@ def _loop(model: Any, ctx: torch.Tensor, rows: int, steps: int, *, static: bool,
         keys = src.keys.expand(rows, -1, -1, -1)
         values = src.values.expand(rows, -1, -1, -1)
         if static:
-            dst.update(keys, values)
+            cast(Any, dst).update(keys, values)
         else:
             cache.update(keys.contiguous(), values.contiguous(), i)
     logits = prefill.logits[:, -1, :].expand(rows, -1)
@@ -83,11 +84,14 @@ def main() -> None:
     args = ap.parse_args()
     device = torch.device(args.device)
     torch.manual_seed(0)
+    rotary: dict[str, Any] = {"rotary_pct": 1.0}  # partial_rotary_factor in transformers 5
     config = GPTNeoXConfig(vocab_size=512, hidden_size=args.hidden, num_hidden_layers=args.layers,
                            num_attention_heads=args.heads, intermediate_size=4 * args.hidden,
-                           max_position_embeddings=4096, rotary_pct=1.0, bos_token_id=0,
-                           eos_token_id=0, pad_token_id=0, tie_word_embeddings=False)
-    model = GPTNeoXForCausalLM(config).to(device).eval()
+                           max_position_embeddings=4096, bos_token_id=0,
+                           eos_token_id=0, pad_token_id=0, tie_word_embeddings=False,
+                           **rotary)
+    with device:  # built on the device
+        model = GPTNeoXForCausalLM(config).eval()
     cache_kw = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
     ctx = torch.randint(1, 512, (1, args.prompt), device=device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"

@@ -83,7 +83,7 @@ def main() -> None:
 
     with single_blas_thread():
         t0 = time.perf_counter()
-        best_f, best_x = np.inf, None
+        best_f, best_x = np.inf, np.full(5, np.nan)
         for x0 in grid:
             res = minimize(baseline_objective, x0, args=(log_n, log_d, log_y), method="L-BFGS-B")
             if res.fun < best_f:
