@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 import time
 
 import numpy as np
@@ -136,6 +137,21 @@ def median_interval(errors: list[float], draws: list[int], level: float = 0.95,
     return float(lo), float(hi)
 
 
+def median_difference_interval(errors: list[float], baseline: list[float], draws: list[int],
+                               level: float = 0.95, resamples: int = 2000) -> tuple[float, float]:
+    """Percentile interval of ``median(errors) - median(baseline)`` (paired: the same
+    checkpoint-draws), resampling whole thinning draws."""
+    e, b, d = np.asarray(errors), np.asarray(baseline), np.asarray(draws)
+    idx = [np.flatnonzero(d == u) for u in np.unique(d)]
+    rng = np.random.default_rng(0)
+    diffs = []
+    for _ in range(resamples):
+        pick = np.concatenate([idx[i] for i in rng.integers(0, len(idx), len(idx))])
+        diffs.append(np.median(e[pick]) - np.median(b[pick]))
+    lo, hi = np.quantile(diffs, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
 def pooled_only(ckpts: dict[str, tuple[np.ndarray, np.ndarray]], names: list[str],
                 n_all: np.ndarray, c_all: np.ndarray, observed: np.ndarray,
                 chosen: dict[str, tuple[np.ndarray, np.ndarray]], truth: dict[str, float],
@@ -143,6 +159,7 @@ def pooled_only(ckpts: dict[str, tuple[np.ndarray, np.ndarray]], names: list[str
     """``--pooled-only``: the real-data benchmark's pooled arm alone (the same thinning draws),
     with an interval on the median."""
     errs: list[float] = []
+    raw: list[float] = []
     draw_of: list[int] = []
     signed: dict[str, list[float]] = {}
     t0 = time.perf_counter()
@@ -150,10 +167,13 @@ def pooled_only(ckpts: dict[str, tuple[np.ndarray, np.ndarray]], names: list[str
         thinned, n_thin, c_thin = thin_draw(ckpts, names, n_all, c_all, observed, m, draw)
         joint = fit_pooled_model(n_thin, c_thin, observed=observed)
         est = dict(zip(names, pooled_benchmark_pass_at_k(joint, n_thin, c_thin, observed, [K])[:, 0]))
+        unsmoothed = dict(zip(names, pooled_benchmark_pass_at_k(joint, n_thin, c_thin, observed, [K],
+                                                                smooth=False)[:, 0]))
         for name in chosen:
             if truth[name] > 0 and thinned[name][1].sum() > 0:
                 err = signed_err(float(est[name]), truth[name])
                 errs.append(abs(err))
+                raw.append(rel_err(float(unsmoothed[name]), truth[name]))
                 draw_of.append(draw)
                 signed.setdefault(name, []).append(err)
     per_draw = pd.Series(errs).groupby(draw_of).median()
@@ -162,6 +182,11 @@ def pooled_only(ckpts: dict[str, tuple[np.ndarray, np.ndarray]], names: list[str
     print(f"  estimator='pooled': {summary(errs)}")
     print(f"    95% interval of the median (draws resampled): {lo:.1%} .. {hi:.1%}")
     print(f"    median of one draw: {per_draw.min():.1%} .. {per_draw.max():.1%}")
+    lo, hi = median_interval(raw, draw_of)
+    dlo, dhi = median_difference_interval(errs, raw, draw_of)
+    print(f"  the pooled model's own values (smooth=False): {summary(raw)}")
+    print(f"    95% interval of the median: {lo:.1%} .. {hi:.1%}; the smoothing changes the median "
+          f"by {np.median(errs) - np.median(raw):+.2%} [{dlo:+.2%}, {dhi:+.2%}]")
     by_ckpt = pd.DataFrame([(name, np.median(v), np.std(v), len(v)) for name, v in signed.items()],
                            columns=["checkpoint", "median", "sd", "draws"]).sort_values("median")
     print(f"  signed error per checkpoint (+: pass@{K} too high; median and sd over the draws "
@@ -194,7 +219,8 @@ def level_profiles(model: PooledModel, n: np.ndarray, c: np.ndarray, observed: n
         t[:J] = level
         cell = pooled_module._cells(pooled_module._expand(t, J), nf, cf, slice(0, J), I)
         ll[q] = np.where(observed, cell.log_lik, 0.0).sum(axis=1)
-        pk[q] = pooled_benchmark_pass_at_k(dataclasses.replace(model, params=t), n, c, observed, [K])[:, 0]
+        pk[q] = pooled_benchmark_pass_at_k(dataclasses.replace(model, params=t), n, c, observed, [K],
+                                           smooth=False)[:, 0]
     return ll, pk
 
 
@@ -231,7 +257,7 @@ def simulated(full: PooledModel, n_all: np.ndarray, observed: np.ndarray, chosen
             o = observed[j]
             n_thin[j][o], c_thin[j][o] = thin_counts(n_all[j][o], c_sim[j][o], m, rng)
         fit = fit_pooled_model(n_thin, c_thin, observed=observed)
-        est = pooled_benchmark_pass_at_k(fit, n_thin, c_thin, observed, [K])[:, 0]
+        est = pooled_benchmark_pass_at_k(fit, n_thin, c_thin, observed, [K], smooth=False)[:, 0]
         ll, pk = level_profiles(full, n_thin, c_thin, observed, grid, K)
         mine = []
         for j in chosen:
@@ -294,7 +320,8 @@ def expected(chosen: dict[str, tuple[np.ndarray, np.ndarray]], truth: dict[str, 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--counts", required=True, help="Pythia GSM8K counts.csv")
+    ap.add_argument("--counts", required=True,
+                    help="counts.csv of one task (the Pythia GSM8K counts, or an imported file)")
     ap.add_argument("--k", type=int, default=1000)
     ap.add_argument("--m", type=int, default=128, help="samples per problem after thinning")
     ap.add_argument("--draws", type=int, default=5, help="thinning draws (seeds 0..draws-1)")
@@ -316,8 +343,11 @@ def main() -> None:
     K, m = args.k, args.m
 
     counts = read_counts(args.counts)
+    if counts["task"].nunique() > 1:
+        sys.exit(f"{args.counts}: field 'task' has {counts['task'].nunique()} values; "
+                 "the benchmark thins one task's counts")
     keys, _, n_all, c_all, observed = count_matrices(counts)
-    names = [model for model, _ in keys]
+    names = [f"{model}@{revision}" if revision else model for model, revision in keys]
     ckpts = {name: (n_all[j][observed[j]], c_all[j][observed[j]]) for j, name in enumerate(names)}
     chosen = {name: nc for name, nc in ckpts.items() if nc[0].min() >= K}
     truth = {name: float(pass_at_k(n, c, K).mean()) for name, (n, c) in chosen.items()}
@@ -332,6 +362,7 @@ def main() -> None:
     plain: list[float] = []
     model: list[float] = []
     pooled: list[float] = []
+    pooled_raw: list[float] = []
     noise: list[float] = []
     kinds: dict[str, int] = {}
     cover: dict[str, list[bool]] = {"problems": [], "hierarchical": [], "pooled": [],
@@ -350,12 +381,14 @@ def main() -> None:
         joint = fit_pooled_model(n_thin, c_thin, observed=observed)
         fit_seconds.append(time.perf_counter() - t_fit)
         joint_k = dict(zip(names, pooled_benchmark_pass_at_k(joint, n_thin, c_thin, observed, [K])[:, 0]))
+        joint_raw = dict(zip(names, pooled_benchmark_pass_at_k(joint, n_thin, c_thin, observed, [K],
+                                                               smooth=False)[:, 0]))
         if args.floor:
             assert full_fit is not None
             oracle = {"all parameters from the full data": full_fit,
                       "all but the levels from the full data": levels_refit(full_fit, n_thin, c_thin, observed)}
-            oracle_k = {label: dict(zip(names, pooled_benchmark_pass_at_k(fit, n_thin, c_thin, observed, [K])[:, 0]))
-                        for label, fit in oracle.items()}
+            oracle_k = {label: dict(zip(names, pooled_benchmark_pass_at_k(
+                fit, n_thin, c_thin, observed, [K], smooth=False)[:, 0])) for label, fit in oracle.items()}
         if args.coverage:
             joint_iv = {}
             for label, hier in (("pooled", False), ("pooled hierarchical", True)):
@@ -389,6 +422,7 @@ def main() -> None:
             plain.append(rel_err(float(bb), truth[name]))
             model.append(rel_err(float(res.pass_at_k[0]), truth[name]))
             pooled.append(rel_err(float(joint_k[name]), truth[name]))
+            pooled_raw.append(rel_err(float(joint_raw[name]), truth[name]))
             if args.floor:
                 for label, values in oracle_k.items():
                     floor[label].append(rel_err(float(values[name]), truth[name]))
@@ -402,6 +436,7 @@ def main() -> None:
     print(f"  estimator='beta_binomial'        : {summary(model)}")
     print(f"    model kinds chosen: {', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))}")
     print(f"  estimator='pooled' (all {len(names)} checkpoints): {summary(pooled)}")
+    print(f"    the pooled model's own values (smooth=False): {summary(pooled_raw)}")
     per_draw = pd.DataFrame({"draw": [r[0] for r in rows], "bb": model, "pooled": pooled,
                              "plain": plain}).groupby("draw").median()
     for col, label in (("plain", "plain beta-binomial"), ("bb", "estimator='beta_binomial'"),
@@ -426,11 +461,13 @@ def main() -> None:
     print(worst.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     bins = pd.cut(table["thinned_successes"], [0, 2, 10, 30, np.inf],
                   labels=["1-2", "3-10", "11-30", ">30"])
-    by = pd.DataFrame({"successes after thinning": bins, "beta_binomial": model, "pooled": pooled})
+    by = pd.DataFrame({"successes after thinning": bins, "beta_binomial": model, "pooled": pooled,
+                       "unsmoothed": pooled_raw})
     print("\n  median error by successes left after thinning:")
     print(by.groupby("successes after thinning", observed=True).agg(
         n=("pooled", "size"), beta_binomial=("beta_binomial", "median"),
-        pooled=("pooled", "median")).to_string(float_format=lambda v: f"{v:.1%}"))
+        pooled=("pooled", "median"),
+        unsmoothed=("unsmoothed", "median")).to_string(float_format=lambda v: f"{v:.1%}"))
 
     if args.simulate:
         assert full_fit is not None

@@ -336,7 +336,9 @@ def add_estimator_arguments(p: argparse.ArgumentParser, *, default: str = "unbia
                         "from a success-probability model fitted to all problems of the "
                         "checkpoint, so every problem counts at every k) or pooled (the same "
                         "with one model fitted to all checkpoints of a task, sharing each "
-                        "problem's ease; every bootstrap resample refits it, seconds each)")
+                        "problem's ease, and the extrapolation beyond each checkpoint's own "
+                        "pass@n smoothed across checkpoints; every bootstrap resample refits "
+                        "it, seconds each)")
     p.add_argument("--hierarchical", action="store_true",
                    help="bootstrap over problems and then each problem's correct count given "
                         "its samples (adds sampling noise; default: problems only)")

@@ -26,8 +26,10 @@ Two estimators:
   probabilities is fitted to all checkpoints of a task together
   (:mod:`lm_eval_scaling.passk.pooled`: problem ease shared by the checkpoints), so a
   problem never solved in a checkpoint's few samples borrows from what the other
-  checkpoints saw of it.  Intervals refit the pooled model on every resample of problems
-  (one resample for all checkpoints of the task).
+  checkpoints saw of it, and each checkpoint's factor of extrapolation beyond its own
+  unbiased pass@n is taken from a curve across the checkpoints
+  (:func:`~lm_eval_scaling.passk.pooled.smooth_extrapolation`).  Intervals refit the pooled
+  model on every resample of problems (one resample for all checkpoints of the task).
 
 ``neg_log_pass_at_k`` is NaN and ``censored`` is True where pass@k = 0 (below the
 resolution of the samples drawn): never ``inf``.

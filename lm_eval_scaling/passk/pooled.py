@@ -26,6 +26,10 @@ Given a cell's own ``(n, c)``, the posterior expected pass@k is
 ``E[1 - (1 - p)^k | n, c]`` under the model; :func:`fill_pooled_pass_at_k` keeps the
 unbiased estimator where ``k <= n`` and uses that posterior where ``k > n``.  Cells a
 checkpoint did not sample (``observed`` False) take no part in the fit or the means.
+:func:`pooled_benchmark_pass_at_k` averages a checkpoint's cells, then takes the factor by
+which pass@k extrapolates beyond the checkpoint's own unbiased pass@k0 from a curve fitted
+across the ladder (:func:`smooth_extrapolation`): the model's factor for one checkpoint
+rests on its own few successes.
 :func:`resampled_pooled_pass_at_k` refits the model on bootstrap resamples of problems,
 optionally redrawing every cell's count from its posterior (hierarchical), in worker
 processes.
@@ -55,6 +59,7 @@ __all__ = [
     "fit_pooled_model",
     "pooled_benchmark_pass_at_k",
     "resampled_pooled_pass_at_k",
+    "smooth_extrapolation",
 ]
 
 log = logging.getLogger(__name__)
@@ -68,6 +73,8 @@ _NEWTON_STEPS: Final = 200
 #: prior standard deviation of the problem ease d_i
 _EASE_SD: Final = 10.0
 _BLOCK_ELEMENTS: Final = 2_000_000
+#: fewest checkpoints sharing a ``k0`` whose extrapolation factors are smoothed together
+SMOOTH_MIN_CHECKPOINTS: Final = 8
 _GAUGE: Final = 10.0
 # the level enters slope and spread as u = (theta - centre) / scale
 _LEVEL_CENTRE: Final = -10.0
@@ -380,15 +387,72 @@ def fill_pooled_pass_at_k(model: PooledModel, num_samples: npt.ArrayLike,
 def pooled_benchmark_pass_at_k(model: PooledModel, num_samples: npt.ArrayLike,
                                num_correct: npt.ArrayLike, observed: npt.ArrayLike,
                                k: npt.ArrayLike,
-                               problem_weights: npt.ArrayLike | None = None) -> FloatArray:
+                               problem_weights: npt.ArrayLike | None = None, *,
+                               smooth: bool = True) -> FloatArray:
     """Benchmark pass@k per checkpoint and k, ``(J, K)``: the mean over each checkpoint's
-    observed problems (weighted by ``problem_weights``) of :func:`fill_pooled_pass_at_k`."""
+    observed problems (weighted by ``problem_weights``) of :func:`fill_pooled_pass_at_k`,
+    then (``smooth``) each extrapolation factor smoothed across the ladder
+    (:func:`smooth_extrapolation`)."""
     obs = np.asarray(observed, dtype=bool)
     filled = fill_pooled_pass_at_k(model, num_samples, num_correct, k)
     w = np.ones(obs.shape[1]) if problem_weights is None else np.asarray(problem_weights, float)
     m = obs * w[None, :]
     with np.errstate(invalid="ignore", divide="ignore"):
         out: FloatArray = np.einsum("ji,jik->jk", m, np.nan_to_num(filled)) / m.sum(axis=1)[:, None]
+    if smooth:
+        out = smooth_extrapolation(out, num_samples, num_correct, obs, k, problem_weights)
+    return out
+
+
+def smooth_extrapolation(values: FloatArray, num_samples: npt.ArrayLike,
+                         num_correct: npt.ArrayLike, observed: npt.ArrayLike, k: npt.ArrayLike,
+                         problem_weights: npt.ArrayLike | None = None) -> FloatArray:
+    """Benchmark pass@k ``values`` ``(J, K)`` with each extrapolation factor smoothed across
+    the checkpoints.
+
+    A checkpoint's anchor is its unbiased pass@k0, ``k0`` its fewest samples of a problem
+    (the largest k that every problem covers).  Beyond ``k0`` a value is the anchor times an
+    extrapolation factor, ``x = log(-log pass@k0)``, ``log(-log pass@k) = x + r``.  The
+    model's ``r`` of one checkpoint rests on its own few successes; it is replaced by a
+    quadratic in ``x`` fitted by least squares to the ``r`` of every checkpoint with the
+    same ``k0`` (at least :data:`SMOOTH_MIN_CHECKPOINTS` of them, anchor strictly between
+    0 and 1), so that each checkpoint keeps its own measured pass@k0 and takes the way
+    pass@k grows beyond it from the checkpoints at a similar level.  Values at ``k <= k0``,
+    and those of smaller groups, are returned as they are.  A smoothed value is never below
+    the checkpoint's pass@k0 (the curve is capped at ``r = 0``), each checkpoint's values stay
+    non-decreasing in k, and a checkpoint with a success keeps a value strictly between 0
+    and 1.
+    """
+    n, c = _matrices(num_samples, num_correct)
+    obs = np.asarray(observed, dtype=bool)
+    ks = np.atleast_1d(np.asarray(k, dtype=np.int64))
+    w = np.ones(obs.shape[1]) if problem_weights is None else np.asarray(problem_weights, float)
+    m = obs * w[None, :]
+    has = m.sum(axis=1) > 0
+    k0 = np.where(obs, n, np.inf).min(axis=1)
+    anchor = np.full(k0.shape, np.nan)
+    for base in np.unique(k0[has]):
+        rows = np.flatnonzero(has & (k0 == base))
+        vals = pass_at_k(n[rows].reshape(-1).astype(np.int64), c[rows].reshape(-1).astype(np.int64),
+                         [int(base)]).reshape(rows.size, -1)
+        anchor[rows] = (m[rows] * np.nan_to_num(vals)).sum(axis=1) / m[rows].sum(axis=1)
+    out = values.copy()
+    inside = (anchor > 0) & (anchor < 1)
+    x = np.log(-np.log(np.where(inside, anchor, 0.5)))
+    for col, kv in enumerate(ks):
+        v = values[:, col]
+        ok = inside & (kv > k0) & (v > 0) & (v < 1)
+        for base in np.unique(k0[ok]):
+            rows = np.flatnonzero(ok & (k0 == base))
+            if rows.size < SMOOTH_MIN_CHECKPOINTS or np.ptp(x[rows]) == 0:
+                continue
+            r = np.log(-np.log(v[rows])) - x[rows]
+            curve = np.polynomial.Polynomial.fit(x[rows], r, 2)
+            smoothed = np.exp(-np.exp(x[rows] + np.minimum(curve(x[rows]), 0.0)))
+            out[rows, col] = np.where((smoothed > 0) & (smoothed < 1), smoothed, v[rows])
+    order = np.argsort(ks, kind="stable")
+    finite = np.isfinite(out).all(axis=1)
+    out[np.ix_(finite, order)] = np.maximum.accumulate(out[np.ix_(finite, order)], axis=1)
     return out
 
 

@@ -259,3 +259,108 @@ def test_a_long_pooled_bootstrap_is_announced(monkeypatch, caplog):
                                                 weights, progress="pooled bootstrap (t)")
     assert out.shape == (2, 3, 1)
     assert "2 resamples" in caplog.text and "--bootstrap" in caplog.text
+
+
+def _anchored(num_ckpts: int, seed: int, n: int = 128, num_problems: int = 40):
+    """Counts of ``num_ckpts`` checkpoints with ``n`` samples per problem, every one with a
+    success and one unsolved problem (so pass@n strictly between 0 and 1)."""
+    rng = np.random.default_rng(seed)
+    p = special.expit(rng.normal(np.linspace(-6, -1, num_ckpts)[:, None], 1.5, (num_ckpts, num_problems)))
+    c = rng.binomial(n, p)
+    c[:, 0] = np.maximum(c[:, 0], 1)
+    c[:, 1] = 0
+    return np.full(c.shape, n), c
+
+
+def test_smoothing_replaces_each_extrapolation_factor_by_the_least_squares_quadratic():
+    n, c = _anchored(12, 0)
+    observed = np.ones(n.shape, bool)
+    anchor = pass_at_k(n.reshape(-1), c.reshape(-1), [128]).reshape(n.shape).mean(axis=1)
+    rng = np.random.default_rng(1)
+    x = np.log(-np.log(anchor))
+    r = rng.normal(-1.0, 0.3, x.size)  # the model's factors, noisy
+    values = np.column_stack([anchor, np.exp(-np.exp(x + r))])  # k = 128 and k = 1000
+    out = pooled.smooth_extrapolation(values, n, c, observed, [128, 1000])
+    design = np.column_stack([np.ones_like(x), x, x**2])
+    coef = np.linalg.lstsq(design, r, rcond=None)[0]
+    assert out[:, 1] == pytest.approx(np.exp(-np.exp(x + design @ coef)), rel=1e-12)
+    assert np.array_equal(out[:, 0], values[:, 0])  # k <= n: the unbiased value stays
+    assert ((out[:, 1] > 0) & (out[:, 1] < 1)).all()
+    # factors already on a quadratic are left where they are
+    exact = np.exp(-np.exp(x - 1.0 + 0.1 * x - 0.05 * x**2))  # r < 0 over this range of x
+    same = pooled.smooth_extrapolation(exact[:, None], n, c, observed, [1000])
+    assert same[:, 0] == pytest.approx(exact, rel=1e-10)
+
+
+def test_smoothing_groups_checkpoints_by_their_fewest_samples_and_skips_small_groups():
+    n, c = _anchored(pooled.SMOOTH_MIN_CHECKPOINTS + 4, 2)  # 3 + the minimum + 1 at 1.0
+    n = n.copy()
+    n[:3] = 512  # three checkpoints with more samples: a group of their own, too small
+    c[:3] = np.minimum(c[:3] * 4, 512)
+    observed = np.ones(n.shape, bool)
+    rng = np.random.default_rng(3)
+    values = rng.uniform(0.05, 0.9, (n.shape[0], 1))
+    values[4] = 1.0  # a value of 1 has no factor: left as it is
+    out = pooled.smooth_extrapolation(values, n, c, observed, [1000])
+    assert np.array_equal(out[:3], values[:3])
+    assert out[4, 0] == 1.0
+    rest = [j for j in range(3, n.shape[0]) if j != 4]
+    assert not np.allclose(out[rest], values[rest])
+    # one checkpoint fewer in the large group: below the minimum, nothing changes
+    fewer = observed.copy()
+    fewer[5] = False
+    out = pooled.smooth_extrapolation(values, n, c, fewer, [1000])
+    assert np.array_equal(out, values)
+
+
+def test_smoothing_leaves_checkpoints_without_success_and_uses_problem_weights():
+    n, c = _anchored(10, 4)
+    c[0] = 0  # no success: its anchor is 0, nothing to anchor a factor on
+    observed = np.ones(n.shape, bool)
+    values = np.linspace(0.1, 0.8, 10)[:, None]
+    out = pooled.smooth_extrapolation(values, n, c, observed, [1000])
+    assert out[0, 0] == values[0, 0]
+    # a problem counted twice moves the anchors, hence the smoothed values
+    w = np.ones(n.shape[1])
+    w[2] = 2.0
+    weighted = pooled.smooth_extrapolation(values, n, c, observed, [1000], w)
+    assert not np.allclose(weighted[1:], out[1:])
+    doubled_n = np.concatenate([n, n[:, [2]]], axis=1)
+    doubled_c = np.concatenate([c, c[:, [2]]], axis=1)
+    again = pooled.smooth_extrapolation(values, doubled_n, doubled_c,
+                                        np.ones(doubled_n.shape, bool), [1000])
+    assert weighted == pytest.approx(again, rel=1e-12)
+
+
+def test_benchmark_values_are_smoothed_unless_asked_not_to():
+    n, c, _ = _simulate(5, num_ckpts=12, num_problems=30)
+    observed = np.ones(n.shape, bool)
+    model = pooled.fit_pooled_model(n, c)
+    raw = pooled.pooled_benchmark_pass_at_k(model, n, c, observed, [64, 1000], smooth=False)
+    out = pooled.pooled_benchmark_pass_at_k(model, n, c, observed, [64, 1000])
+    assert np.array_equal(out[:, 0], raw[:, 0])
+    assert out[:, 1] == pytest.approx(pooled.smooth_extrapolation(raw, n, c, observed, [64, 1000])[:, 1])
+    solved = c.sum(axis=1) > 0
+    assert (out[solved, 1] > 0).all()
+
+
+def test_smoothed_values_never_fall_below_the_anchor_and_rise_with_k():
+    n, c = _anchored(12, 7)
+    observed = np.ones(n.shape, bool)
+    anchor = pass_at_k(n.reshape(-1), c.reshape(-1), [128]).reshape(n.shape).mean(axis=1)
+    x = np.log(-np.log(anchor))
+    rng = np.random.default_rng(8)
+    # factors near 0 (pass@1000 barely above pass@128) but far below at both ends of x:
+    # the fitted curve bows above r = 0 in the middle
+    r1 = -np.abs(rng.normal(0.0, 1e-3, x.size))
+    r1[[np.argmin(x), np.argmax(x)]] = -1.5
+    r2 = r1 - np.abs(rng.normal(0.0, 0.4, x.size))  # k = 4000 at least as high as k = 1000
+    values = np.column_stack([np.exp(-np.exp(x + r2)), np.exp(-np.exp(x + r1))])  # k unsorted
+    out = pooled.smooth_extrapolation(values, n, c, observed, [4000, 1000])
+    assert (out[:, 1] >= anchor - 1e-15).all()
+    assert (out[:, 0] >= out[:, 1]).all()
+    design = np.column_stack([np.ones_like(x), x, x**2])
+    fitted = design @ np.linalg.lstsq(design, r1, rcond=None)[0]
+    assert (fitted > 0).any()  # the cap at r = 0 was needed
+    capped = fitted > 0
+    assert out[capped, 1] == pytest.approx(anchor[capped], rel=1e-12)
