@@ -1,6 +1,7 @@
 """Benchmark: pass@k beyond the samples drawn, checked by thinning real counts.
 
-Takes the Pythia GSM8K counts (``--counts``), keeps the checkpoints whose every problem
+Takes the counts of one task (``--counts``: the Pythia GSM8K counts, or a file written by
+``lm-eval-scaling import``, e.g. the Large Language Monkeys MATH parquet), keeps the checkpoints whose every problem
 has ``n >= K`` (default K = 1000) for scoring, and thins every problem of every checkpoint
 to ``m = 128`` samples by drawing without replacement (hypergeometric: exactly what drawing
 128 samples would have given).  From the thinned counts alone it estimates pass@K with
@@ -9,9 +10,10 @@ to ``m = 128`` samples by drawing without replacement (hypergeometric: exactly w
   ``1 - B(a, b + K) / B(a, b)``),
 * ``benchmark_pass_at_k(..., estimator="beta_binomial")``: the model kind chosen by
   held-out likelihood, each problem filled with its posterior pass@K, and
-* ``passk_table(..., estimator="pooled")``'s model: one pooled model fitted to the thinned
-  counts of all 81 checkpoints together (each problem's ease shared), each problem filled
-  with its posterior pass@K,
+* ``passk_table(..., estimator="pooled")``: one pooled model fitted to the thinned
+  counts of all checkpoints together (each problem's ease shared), each problem filled
+  with its posterior pass@K and each checkpoint's extrapolation factor smoothed across the
+  ladder; the model's own values (``smooth=False``) are printed beside it,
 
 and compares both with the unbiased estimate from the full data: relative error in
 ``-log pass@K``.  Repeated over ``--draws`` thinning draws; checkpoints whose thinned
@@ -20,7 +22,8 @@ bound there, and the script checks it covers the full-data value).  For scale it
 the same error for the unbiased pass@128 of the thinned counts against the full-data
 pass@128 (the sampling noise of 128 samples per problem, no extrapolation).
 
-``--floor`` adds what the pooled model reaches when it knows more than the thinned counts:
+``--floor`` and ``--simulate`` describe the model itself (its own values).  ``--floor`` adds
+what the pooled model reaches when it knows more than the thinned counts:
 its every parameter from a pooled fit to the full data (only each cell's own thinned count
 left to the posterior), and every parameter but the checkpoint levels from the full data
 (the levels refitted to the thinned counts).  The second is the floor that the luck of a
@@ -56,7 +59,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 import time
 
 import numpy as np
@@ -343,9 +345,11 @@ def main() -> None:
     K, m = args.k, args.m
 
     counts = read_counts(args.counts)
-    if counts["task"].nunique() > 1:
-        sys.exit(f"{args.counts}: field 'task' has {counts['task'].nunique()} values; "
-                 "the benchmark thins one task's counts")
+    tasks = sorted(map(str, counts["task"].unique()))
+    if len(tasks) > 1:
+        shown = ", ".join(tasks[:3]) + (", ..." if len(tasks) > 3 else "")
+        ap.error(f"{args.counts}: field 'task' has {len(tasks)} values ({shown}); the benchmark "
+                 "thins the counts of one task")
     keys, _, n_all, c_all, observed = count_matrices(counts)
     names = [f"{model}@{revision}" if revision else model for model, revision in keys]
     ckpts = {name: (n_all[j][observed[j]], c_all[j][observed[j]]) for j, name in enumerate(names)}
