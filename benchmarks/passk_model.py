@@ -74,6 +74,7 @@ from lm_eval_scaling.passk.pooled import (
     fit_pooled_model,
     pooled_benchmark_pass_at_k,
     resampled_pooled_pass_at_k,
+    smooth_extrapolation,
 )
 from lm_eval_scaling.tables.schema import read_counts
 
@@ -127,30 +128,19 @@ def thin_draw(ckpts: dict[str, tuple[np.ndarray, np.ndarray]], names: list[str],
 
 
 def median_interval(errors: list[float], draws: list[int], level: float = 0.95,
-                    resamples: int = 2000) -> tuple[float, float]:
+                    resamples: int = 2000, baseline: list[float] | None = None) -> tuple[float, float]:
     """Percentile interval of the median error, resampling whole thinning draws (the
-    checkpoints of one draw share its luck)."""
+    checkpoints of one draw share its luck).  With ``baseline`` (errors of another estimate
+    on the same checkpoint-draws): of ``median(errors) - median(baseline)``, paired."""
     e, d = np.asarray(errors), np.asarray(draws)
-    groups = [e[d == u] for u in np.unique(d)]
-    rng = np.random.default_rng(0)
-    meds = [np.median(np.concatenate([groups[i] for i in rng.integers(0, len(groups), len(groups))]))
-            for _ in range(resamples)]
-    lo, hi = np.quantile(meds, [(1 - level) / 2, (1 + level) / 2])
-    return float(lo), float(hi)
-
-
-def median_difference_interval(errors: list[float], baseline: list[float], draws: list[int],
-                               level: float = 0.95, resamples: int = 2000) -> tuple[float, float]:
-    """Percentile interval of ``median(errors) - median(baseline)`` (paired: the same
-    checkpoint-draws), resampling whole thinning draws."""
-    e, b, d = np.asarray(errors), np.asarray(baseline), np.asarray(draws)
+    b = None if baseline is None else np.asarray(baseline)
     idx = [np.flatnonzero(d == u) for u in np.unique(d)]
     rng = np.random.default_rng(0)
-    diffs = []
+    stats_ = []
     for _ in range(resamples):
         pick = np.concatenate([idx[i] for i in rng.integers(0, len(idx), len(idx))])
-        diffs.append(np.median(e[pick]) - np.median(b[pick]))
-    lo, hi = np.quantile(diffs, [(1 - level) / 2, (1 + level) / 2])
+        stats_.append(np.median(e[pick]) - (0.0 if b is None else np.median(b[pick])))
+    lo, hi = np.quantile(stats_, [(1 - level) / 2, (1 + level) / 2])
     return float(lo), float(hi)
 
 
@@ -168,9 +158,9 @@ def pooled_only(ckpts: dict[str, tuple[np.ndarray, np.ndarray]], names: list[str
     for draw in range(draws):
         thinned, n_thin, c_thin = thin_draw(ckpts, names, n_all, c_all, observed, m, draw)
         joint = fit_pooled_model(n_thin, c_thin, observed=observed)
-        est = dict(zip(names, pooled_benchmark_pass_at_k(joint, n_thin, c_thin, observed, [K])[:, 0]))
-        unsmoothed = dict(zip(names, pooled_benchmark_pass_at_k(joint, n_thin, c_thin, observed, [K],
-                                                                smooth=False)[:, 0]))
+        own = pooled_benchmark_pass_at_k(joint, n_thin, c_thin, observed, [K], smooth=False)
+        unsmoothed = dict(zip(names, own[:, 0]))
+        est = dict(zip(names, smooth_extrapolation(own, n_thin, c_thin, observed, [K])[:, 0]))
         for name in chosen:
             if truth[name] > 0 and thinned[name][1].sum() > 0:
                 err = signed_err(float(est[name]), truth[name])
@@ -185,7 +175,7 @@ def pooled_only(ckpts: dict[str, tuple[np.ndarray, np.ndarray]], names: list[str
     print(f"    95% interval of the median (draws resampled): {lo:.1%} .. {hi:.1%}")
     print(f"    median of one draw: {per_draw.min():.1%} .. {per_draw.max():.1%}")
     lo, hi = median_interval(raw, draw_of)
-    dlo, dhi = median_difference_interval(errs, raw, draw_of)
+    dlo, dhi = median_interval(errs, draw_of, baseline=raw)
     print(f"  the pooled model's own values (smooth=False): {summary(raw)}")
     print(f"    95% interval of the median: {lo:.1%} .. {hi:.1%}; the smoothing changes the median "
           f"by {np.median(errs) - np.median(raw):+.2%} [{dlo:+.2%}, {dhi:+.2%}]")
@@ -384,9 +374,9 @@ def main() -> None:
         t_fit = time.perf_counter()
         joint = fit_pooled_model(n_thin, c_thin, observed=observed)
         fit_seconds.append(time.perf_counter() - t_fit)
-        joint_k = dict(zip(names, pooled_benchmark_pass_at_k(joint, n_thin, c_thin, observed, [K])[:, 0]))
-        joint_raw = dict(zip(names, pooled_benchmark_pass_at_k(joint, n_thin, c_thin, observed, [K],
-                                                               smooth=False)[:, 0]))
+        own = pooled_benchmark_pass_at_k(joint, n_thin, c_thin, observed, [K], smooth=False)
+        joint_raw = dict(zip(names, own[:, 0]))
+        joint_k = dict(zip(names, smooth_extrapolation(own, n_thin, c_thin, observed, [K])[:, 0]))
         if args.floor:
             assert full_fit is not None
             oracle = {"all parameters from the full data": full_fit,
